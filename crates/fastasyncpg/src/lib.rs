@@ -1,0 +1,43 @@
+//! # fastasyncpg
+//!
+//! PostgreSQL as easy as a notebook, at the speed of the raw driver.
+//!
+//! Connect, and every table of the live schema is a ready handle; rows come back readable by
+//! name or as typed structs.
+//!
+//! ```no_run
+//! # async fn demo() -> fastasyncpg::Result<()> {
+//! use fastasyncpg::{args, connect};
+//! let db = connect("postgresql://localhost/chinook").await?;
+//! let n: i64 = db.fetchval("SELECT count(*) FROM artist", ()).await?;
+//! let acdc = db.q("SELECT * FROM artist WHERE name = ?", args!["AC/DC"]).await?;
+//! println!("{n} artists\n{acdc}");
+//! # Ok(()) }
+//! ```
+#![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used))]
+
+mod args;
+mod config;
+mod conn;
+mod database;
+pub mod error;
+mod results;
+mod row;
+pub mod sql;
+pub mod value;
+
+pub use args::{Args, IntoArgs};
+pub use config::{ConnectOptions, PoolOptions, StatementCacheMode};
+pub use database::{connect, create_pool, Database};
+pub use error::{Error, ErrorKind, Result};
+pub use results::Results;
+pub use row::{Columns, Row};
+pub use value::{FromValue, Value};
+
+/// Re-exports used by generated code and derive macros. Not a stable API.
+#[doc(hidden)]
+pub mod __private {
+    pub use postgres_types;
+    pub use tokio_postgres;
+}
