@@ -18,25 +18,33 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod args;
+pub mod audit;
 mod config;
 mod conn;
 mod database;
+mod ddl;
 mod pool;
 mod transaction;
 pub mod error;
 mod results;
 mod row;
+pub mod schema;
 pub mod sql;
+mod table;
 pub mod value;
 
 pub use args::{Args, IntoArgs};
+pub use audit::{AuditEvent, AuditHook, AuditKind};
 pub use config::{ConnectOptions, PoolOptions, StatementCacheMode};
 pub use conn::Notification;
 pub use database::{connect, create_pool, Database, RowStream};
+pub use ddl::{ColumnDef, CreateOptions, ForeignKeyDef, TableSchema};
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 pub use error::{Error, ErrorKind, Result};
 pub use results::Results;
 pub use row::{Columns, Row};
+pub use schema::Schema;
+pub use table::{Col, IntoKey, Job, Key, Queue, Record, RowsWhere, Table, Tables, UpsertOptions};
 pub use value::{FromValue, Value};
 
 /// Re-exports used by generated code and derive macros. Not a stable API.
