@@ -465,6 +465,15 @@ impl Database {
         }
     }
 
+    /// The number of statements the held connection has sent so far (0 for a pool): shows how
+    /// many round trips an operation costs (preparing a statement not yet cached adds one).
+    pub fn query_count(&self) -> u64 {
+        match &self.target {
+            Target::Pool(_) => 0,
+            Target::Held { conn, .. } => conn.queries.load(Ordering::Relaxed),
+        }
+    }
+
     /// Forgets cached statements and types (done for you after DDL run through this API).
     pub fn clear_statement_cache(&self) {
         if let Target::Held { conn, .. } = &self.target {
