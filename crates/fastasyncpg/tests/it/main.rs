@@ -5,3 +5,4 @@ mod common;
 mod core;
 mod tables;
 mod tables_schema;
+mod tables_scope;
