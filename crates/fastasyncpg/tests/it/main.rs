@@ -6,3 +6,4 @@ mod core;
 mod tables;
 mod tables_schema;
 mod tables_scope;
+mod tables_bulk;
