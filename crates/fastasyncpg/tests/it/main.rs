@@ -7,3 +7,4 @@ mod tables;
 mod tables_schema;
 mod tables_scope;
 mod tables_bulk;
+mod tables_queue;
