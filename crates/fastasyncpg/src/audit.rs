@@ -15,7 +15,7 @@
 //! # }
 //! ```
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError};
 
 use crate::database::Database;
@@ -81,21 +81,11 @@ pub struct AuditEvent<'a> {
 /// The audit callback type.
 pub type AuditHook = Arc<dyn Fn(&AuditEvent<'_>) + Send + Sync>;
 
-static CLASSIFIED: AtomicU64 = AtomicU64::new(0);
-
-/// How many statements have been classified by keyword in this process (test support: proves
-/// that nothing is parsed while no hook is set).
-#[doc(hidden)]
-pub fn __classified_count() -> u64 {
-    CLASSIFIED.load(Ordering::Relaxed)
-}
-
 /// Classifies one statement by its first keyword (after whitespace, comments and opening
 /// parentheses). `None` for statements that change nothing (`SELECT`, `SHOW`, `BEGIN`…).
 /// A `WITH` statement is scanned for `INSERT`, `UPDATE`, `DELETE` or `MERGE` keywords outside
 /// string literals, quoted identifiers and comments.
 pub fn classify(sql: &str) -> Option<AuditKind> {
-    CLASSIFIED.fetch_add(1, Ordering::Relaxed);
     let mut lx = Lexer::new(sql);
     let first = loop {
         match lx.next()? {
@@ -338,9 +328,17 @@ impl Database {
         if !self.audit_active() {
             return;
         }
+        self.inner.audit_classified.fetch_add(1, Ordering::Relaxed);
         if let Some(kind) = classify(sql) {
             self.emit_audit(kind, sql, None, outcome());
         }
+    }
+
+    /// How many raw statements this database (and the handles derived from it) classified for
+    /// auditing: stays 0 while no hook is set (test support).
+    #[doc(hidden)]
+    pub fn __audit_classified(&self) -> u64 {
+        self.inner.audit_classified.load(Ordering::Relaxed)
     }
 
     /// Audits each changing statement of a `;`-separated script.
@@ -348,6 +346,7 @@ impl Database {
         if !self.audit_active() {
             return;
         }
+        self.inner.audit_classified.fetch_add(1, Ordering::Relaxed);
         for (kind, stmt) in classify_script(sql) {
             self.emit_audit(kind, stmt, None, err.map_or(Ok(0), Err));
         }

@@ -37,6 +37,8 @@ pub(crate) struct Inner {
     pub(crate) audit: RwLock<Option<AuditHook>>,
     /// True while a hook is set: the only thing a query checks when there is none.
     pub(crate) audit_on: AtomicBool,
+    /// Statements classified for the audit hook (test support: zero while no hook is set).
+    pub(crate) audit_classified: AtomicU64,
 }
 
 impl Inner {
@@ -48,6 +50,7 @@ impl Inner {
             schema_gen: AtomicU64::new(0),
             audit: RwLock::new(None),
             audit_on: AtomicBool::new(false),
+            audit_classified: AtomicU64::new(0),
         })
     }
 }

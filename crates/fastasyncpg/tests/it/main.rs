@@ -8,3 +8,4 @@ mod tables_schema;
 mod tables_scope;
 mod tables_bulk;
 mod tables_queue;
+mod tables_ddl;
