@@ -15,7 +15,7 @@ pub(crate) fn near_matches<'a>(wanted: &str, candidates: impl IntoIterator<Item 
                 1
             } else if w.len() >= 3 && l.contains(&w) {
                 2
-            } else if d <= (w.chars().count() + 2) / 3 {
+            } else if d <= w.chars().count().div_ceil(3) {
                 2 + d
             } else {
                 return None;

@@ -183,7 +183,8 @@ async fn create_from_schema_composite_keys_foreign_keys_and_drop() {
 #[tokio::test]
 async fn audit_hook_sees_every_change_with_its_kind() {
     let db = db().await;
-    let seen: Arc<Mutex<Vec<(AuditKind, String, Option<String>)>>> = Arc::default();
+    type Seen = Vec<(AuditKind, String, Option<String>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let s2 = seen.clone();
     db.set_audit(Some(Arc::new(move |e: &AuditEvent<'_>| {
         s2.lock().unwrap().push((e.kind, e.sql.to_string(), e.table.map(str::to_string)));
