@@ -32,12 +32,22 @@ struct Group {
 fn group(recs: Vec<Vec<(usize, Value)>>) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     let mut by_cols: HashMap<Vec<usize>, usize> = HashMap::new();
+    let mut last: Option<usize> = None;
     for (pos, rec) in recs.into_iter().enumerate() {
         let (cols, vals): (Vec<usize>, Vec<Value>) = rec.into_iter().unzip();
-        let gi = *by_cols.entry(cols.clone()).or_insert_with(|| {
-            groups.push(Group { cols, rows: Vec::new() });
-            groups.len() - 1
-        });
+        // Records usually come in runs with the same columns: check the last group first.
+        let gi = match last {
+            Some(g) if groups[g].cols == cols => g,
+            _ => match by_cols.get(&cols) {
+                Some(&g) => g,
+                None => {
+                    by_cols.insert(cols.clone(), groups.len());
+                    groups.push(Group { cols, rows: Vec::new() });
+                    groups.len() - 1
+                }
+            },
+        };
+        last = Some(gi);
         groups[gi].rows.push((pos, vals));
     }
     groups
@@ -81,6 +91,14 @@ impl ToSql for Param {
 
 fn text_of(v: &Value) -> Option<String> {
     (!v.is_null()).then(|| v.to_string())
+}
+
+fn into_text(v: Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Text(s) => Some(s),
+        other => Some(other.to_string()),
+    }
 }
 
 impl Table {
@@ -233,18 +251,19 @@ impl Table {
     async fn run_groups<F>(
         &self,
         n: usize,
-        groups: Vec<Group>,
+        mut groups: Vec<Group>,
         make: F,
         kind: AuditKind,
         exact: bool,
     ) -> Result<Vec<Row>>
     where
-        F: Fn(&Table, &Group) -> Result<(String, Vec<Param>)>,
+        F: Fn(&Table, &mut Group) -> Result<(String, Vec<Param>)>,
     {
         if groups.is_empty() {
             return Ok(Vec::new());
         }
-        let statements: Vec<(String, Vec<Param>)> = groups.iter().map(|g| make(self, g)).collect::<Result<_>>()?;
+        // Values move into the statements' parameters; the groups keep the rows' positions.
+        let statements: Vec<(String, Vec<Param>)> = groups.iter_mut().map(|g| make(self, g)).collect::<Result<_>>()?;
         let go = |db: Database| {
             let groups = &groups;
             let statements = &statements;
@@ -316,12 +335,12 @@ impl Table {
     }
 
     /// The group's columns as `text[]` parameters `$1..$k` and the `SELECT` that casts them.
-    fn unnest_select(&self, g: &Group) -> (String, Vec<Param>) {
+    fn unnest_select(&self, g: &mut Group) -> (String, Vec<Param>) {
         let k = g.cols.len();
         let mut arrays: Vec<Vec<Option<String>>> = (0..k).map(|_| Vec::with_capacity(g.rows.len())).collect();
-        for (_, vals) in &g.rows {
-            for (a, v) in arrays.iter_mut().zip(vals) {
-                a.push(text_of(v));
+        for (_, vals) in g.rows.iter_mut() {
+            for (a, v) in arrays.iter_mut().zip(vals.drain(..)) {
+                a.push(into_text(v));
             }
         }
         let casts: Vec<String> =
@@ -333,7 +352,7 @@ impl Table {
         (sql, arrays.into_iter().map(Param::Array).collect())
     }
 
-    fn insert_group_sql(&self, g: &Group, upsert: Option<&UpsertOptions>) -> Result<(String, Vec<Param>)> {
+    fn insert_group_sql(&self, g: &mut Group, upsert: Option<&UpsertOptions>) -> Result<(String, Vec<Param>)> {
         let tbl = self.meta.sql_name();
         if g.cols.is_empty() && upsert.is_none() {
             let sql = format!("INSERT INTO {tbl} SELECT FROM generate_series(1, {}) RETURNING *", g.rows.len());
@@ -354,7 +373,7 @@ impl Table {
         Ok((sql, params))
     }
 
-    fn update_group_sql(&self, g: &Group, pk: &[usize]) -> Result<(String, Vec<Param>)> {
+    fn update_group_sql(&self, g: &mut Group, pk: &[usize]) -> Result<(String, Vec<Param>)> {
         let (_, params) = self.unnest_select(g);
         let tbl = self.meta.sql_name();
         let set: Vec<usize> = g.cols.iter().copied().filter(|i| !pk.contains(i)).collect();
@@ -397,14 +416,44 @@ fn push_copy_text(buf: &mut BytesMut, v: &Value) {
         buf.extend_from_slice(b"\\N");
         return;
     }
-    let s = v.to_string();
-    for b in s.bytes() {
-        match b {
-            b'\\' => buf.extend_from_slice(b"\\\\"),
-            b'\t' => buf.extend_from_slice(b"\\t"),
-            b'\n' => buf.extend_from_slice(b"\\n"),
-            b'\r' => buf.extend_from_slice(b"\\r"),
-            b => buf.extend_from_slice(&[b]),
+    // Display straight into the buffer, escaping on the way: no String per value.
+    let _ = std::fmt::Write::write_fmt(&mut CopyEscaper(buf), format_args!("{v}"));
+}
+
+/// Writes text into a buffer with COPY text-format escapes.
+struct CopyEscaper<'a>(&'a mut BytesMut);
+
+impl std::fmt::Write for CopyEscaper<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (i, b) in bytes.iter().enumerate() {
+            let esc: &[u8] = match b {
+                b'\\' => b"\\\\",
+                b'\t' => b"\\t",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                _ => continue,
+            };
+            self.0.extend_from_slice(&bytes[start..i]);
+            self.0.extend_from_slice(esc);
+            start = i + 1;
         }
+        self.0.extend_from_slice(&bytes[start..]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes() {
+        let mut b = BytesMut::new();
+        push_copy_text(&mut b, &Value::from("a\\b\tc\nd\re"));
+        b.extend_from_slice(b"|");
+        push_copy_text(&mut b, &Value::Null);
+        assert_eq!(&b[..], b"a\\\\b\\tc\\nd\\re|\\N");
     }
 }

@@ -9,3 +9,4 @@ mod tables_scope;
 mod tables_bulk;
 mod tables_queue;
 mod tables_ddl;
+mod tables_bench;
