@@ -49,8 +49,9 @@ impl fmt::Display for Results {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "{}", self.cols.names().join(" | "))?;
         for r in &self.rows {
-            let vals: Vec<String> =
-                (0..r.len()).map(|i| r.value(i).map(|v| v.to_string()).unwrap_or_default()).collect();
+            let vals: Vec<String> = (0..r.len())
+                .map(|i| r.value(i).map(|v| v.to_string()).unwrap_or_default())
+                .collect();
             writeln!(f, "{}", vals.join(" | "))?;
         }
         Ok(())

@@ -12,9 +12,16 @@ pub struct Converted {
 }
 
 /// Converts `?` and `:name` placeholders to `$n` (stub: passes through).
-pub fn conv_placeholders(sql: &str, positional: &[Value], named: &[(String, Value)]) -> Result<Converted> {
+pub fn conv_placeholders(
+    sql: &str,
+    positional: &[Value],
+    named: &[(String, Value)],
+) -> Result<Converted> {
     if !named.is_empty() {
         return Err(Error::usage("named placeholders not supported yet"));
     }
-    Ok(Converted { sql: sql.to_string(), args: positional.to_vec() })
+    Ok(Converted {
+        sql: sql.to_string(),
+        args: positional.to_vec(),
+    })
 }
