@@ -577,3 +577,7 @@ fn number_end(b: &[u8], mut i: usize) -> usize {
     }
     i
 }
+
+#[cfg(test)]
+#[path = "placeholders_tests.rs"]
+mod tests;
