@@ -75,7 +75,12 @@ async fn open(url: &Option<String>) -> fastasyncpg::Result<Database> {
 
 async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Q { sql, args, params, format } => {
+        Command::Q {
+            sql,
+            args,
+            params,
+            format,
+        } => {
             let mut a = Args::new();
             for v in args {
                 a = a.arg(Value::Literal(v));

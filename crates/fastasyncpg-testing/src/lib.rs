@@ -370,7 +370,7 @@ pub(crate) fn db_error(e: &tokio_postgres::Error) -> String {
 }
 
 /// Retries `op` while it fails with "object in use" (e.g. a template database whose last
-/// connection is still shutting down).
+/// connection is still shutting down), for up to 30 s: a loaded CI machine can be slow.
 pub(crate) async fn retry_in_use<F, Fut>(mut op: F) -> Result<(), tokio_postgres::Error>
 where
     F: FnMut() -> Fut,
@@ -380,7 +380,7 @@ where
     loop {
         match op().await {
             Err(e)
-                if attempt < 100
+                if attempt < 600
                     && e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) =>
             {
                 attempt += 1;

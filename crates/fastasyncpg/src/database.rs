@@ -50,7 +50,10 @@ pub(crate) enum Target {
     /// Each query takes a connection from the pool and gives it back.
     Pool(Pool),
     /// Queries go to one connection; `tx` is set inside a transaction block.
-    Held { conn: Arc<HeldConn>, tx: Option<Arc<TxFlag>> },
+    Held {
+        conn: Arc<HeldConn>,
+        tx: Option<Arc<TxFlag>>,
+    },
 }
 
 /// Whether the transaction block a handle belongs to is still open.
@@ -86,12 +89,18 @@ pub(crate) async fn connect_with(opts: ConnectOptions) -> Result<Database> {
     let timeout = opts.command_timeout;
     Ok(Database {
         inner: Arc::new(Inner { opts }),
-        target: Target::Held { conn: Arc::new(HeldConn::Own(conn)), tx: None },
+        target: Target::Held {
+            conn: Arc::new(HeldConn::Own(conn)),
+            tx: None,
+        },
         timeout,
     })
 }
 
-pub(crate) async fn create_pool_with(opts: ConnectOptions, pool_opts: PoolOptions) -> Result<Database> {
+pub(crate) async fn create_pool_with(
+    opts: ConnectOptions,
+    pool_opts: PoolOptions,
+) -> Result<Database> {
     if pool_opts.max_size == 0 {
         return Err(Error::usage("PoolOptions.max_size must be at least 1"));
     }
@@ -106,19 +115,26 @@ pub(crate) async fn create_pool_with(opts: ConnectOptions, pool_opts: PoolOption
         create: opts.pg.get_connect_timeout().copied(),
         recycle: None,
     };
-    let pool = Pool::builder(Manager { opts: opts.clone(), pool: pool_opts.clone() })
-        .max_size(pool_opts.max_size)
-        .timeouts(timeouts)
-        .runtime(deadpool::Runtime::Tokio1)
-        .build()
-        .map_err(|e| Error::usage(format!("cannot build pool: {e}")))?;
+    let pool = Pool::builder(Manager {
+        opts: opts.clone(),
+        pool: pool_opts.clone(),
+    })
+    .max_size(pool_opts.max_size)
+    .timeouts(timeouts)
+    .runtime(deadpool::Runtime::Tokio1)
+    .build()
+    .map_err(|e| Error::usage(format!("cannot build pool: {e}")))?;
     // Open min_size connections now (also proves the settings work).
     let warm = futures_util::future::try_join_all((0..pool_opts.min_size).map(|_| pool.get()))
         .await
         .map_err(pool_error)?;
     drop(warm);
     let timeout = opts.command_timeout;
-    Ok(Database { inner: Arc::new(Inner { opts }), target: Target::Pool(pool), timeout })
+    Ok(Database {
+        inner: Arc::new(Inner { opts }),
+        target: Target::Pool(pool),
+        timeout,
+    })
 }
 
 /// A connection borrowed for one operation.
@@ -156,7 +172,11 @@ impl Database {
     }
 
     /// Runs `fut` under this handle's timeout; on expiry cancels the query on the server.
-    pub(crate) async fn timed<T>(&self, conn: &Conn, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    pub(crate) async fn timed<T>(
+        &self,
+        conn: &Conn,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
         match self.timeout {
             None => fut.await,
             Some(d) => match tokio::time::timeout(d, fut).await {
@@ -168,7 +188,10 @@ impl Database {
                     });
                     Err(Error::new(
                         ErrorKind::Timeout,
-                        format!("query timed out after {:.3}s and was cancelled on the server", d.as_secs_f64()),
+                        format!(
+                            "query timed out after {:.3}s and was cancelled on the server",
+                            d.as_secs_f64()
+                        ),
                     ))
                 }
             },
@@ -176,7 +199,10 @@ impl Database {
     }
 
     /// Converts `?` / `:name` placeholders; `$n`-only SQL passes through untouched.
-    pub(crate) fn prepare_sql<'s>(sql: &'s str, args: impl IntoArgs) -> Result<(std::borrow::Cow<'s, str>, Vec<Value>)> {
+    pub(crate) fn prepare_sql<'s>(
+        sql: &'s str,
+        args: impl IntoArgs,
+    ) -> Result<(std::borrow::Cow<'s, str>, Vec<Value>)> {
         let a = args.into_args();
         if a.named.is_empty() && !sql.contains('?') && !sql.contains(':') {
             return Ok((std::borrow::Cow::Borrowed(sql), a.positional));
@@ -186,7 +212,11 @@ impl Database {
     }
 
     /// Runs `$n`-style SQL with already converted arguments; the core of every read.
-    pub(crate) async fn run_query(&self, sql: &str, args: &[Value]) -> Result<(Arc<Columns>, Vec<Row>)> {
+    pub(crate) async fn run_query(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Arc<Columns>, Vec<Row>)> {
         let conn = self.conn().await?;
         let (cols, raw) = self.timed(&conn, conn.query(sql, args)).await?;
         let rows = raw.into_iter().map(|r| Row::new(cols.clone(), r)).collect();
@@ -217,7 +247,11 @@ impl Database {
     /// Runs one statement for each argument list, atomically (all or none) and pipelined: the
     /// statement is prepared once and every execution is sent without waiting for the previous
     /// one. Returns the total number of rows affected.
-    pub async fn executemany<A: IntoArgs>(&self, sql: &str, args: impl IntoIterator<Item = A>) -> Result<u64> {
+    pub async fn executemany<A: IntoArgs>(
+        &self,
+        sql: &str,
+        args: impl IntoIterator<Item = A>,
+    ) -> Result<u64> {
         let mut lists = Vec::new();
         let mut converted_sql: Option<String> = None;
         for a in args {
@@ -227,7 +261,9 @@ impl Database {
             }
             lists.push(vals);
         }
-        let Some(csql) = converted_sql else { return Ok(0) };
+        let Some(csql) = converted_sql else {
+            return Ok(0);
+        };
         self.transaction(move |tx| async move {
             let conn = tx.conn().await?;
             let fut = async {
@@ -237,7 +273,10 @@ impl Database {
                         let coerced: Vec<Vec<std::borrow::Cow<'_, Value>>> = lists
                             .iter()
                             .enumerate()
-                            .map(|(i, l)| coerce_args(&p.stmt, l).map_err(|e| e.context(format!("argument list {}", i + 1))))
+                            .map(|(i, l)| {
+                                coerce_args(&p.stmt, l)
+                                    .map_err(|e| e.context(format!("argument list {}", i + 1)))
+                            })
                             .collect::<Result<_>>()?;
                         let params: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> =
                             coerced.iter().map(|c| as_params(c)).collect();
@@ -248,8 +287,10 @@ impl Database {
                         Ok(counts.iter().sum())
                     }
                     StatementCacheMode::Unnamed => {
-                        let counts =
-                            futures_util::future::try_join_all(lists.iter().map(|l| conn.execute(&csql, l))).await?;
+                        let counts = futures_util::future::try_join_all(
+                            lists.iter().map(|l| conn.execute(&csql, l)),
+                        )
+                        .await?;
                         Ok(counts.iter().sum())
                     }
                 }
@@ -275,10 +316,9 @@ impl Database {
     /// (`Value` keeps it dynamic). No row is a [`ErrorKind::NotFound`] error; use
     /// `Option<T>` to accept NULL.
     pub async fn fetchval<T: FromValue>(&self, sql: &str, args: impl IntoArgs) -> Result<T> {
-        let row = self
-            .fetchrow(sql, args)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("fetchval: the query returned no row: {sql}")))?;
+        let row = self.fetchrow(sql, args).await?.ok_or_else(|| {
+            Error::not_found(format!("fetchval: the query returned no row: {sql}"))
+        })?;
         if row.is_empty() {
             return Err(Error::usage("fetchval: the query returned no column"));
         }
@@ -304,7 +344,10 @@ impl Database {
     pub async fn item<T: FromValue>(&self, sql: &str, args: impl IntoArgs) -> Result<T> {
         let row = self.qone(sql, args).await?;
         if row.len() != 1 {
-            return Err(Error::usage(format!("item: the query returned {} columns, expected 1", row.len())));
+            return Err(Error::usage(format!(
+                "item: the query returned {} columns, expected 1",
+                row.len()
+            )));
         }
         row.get(0)
     }
@@ -321,8 +364,14 @@ impl Database {
                 conn.clone()
             }
         };
-        let (cols, inner) = self.timed(&holder, holder.query_stream(&sql, &args)).await?;
-        Ok(RowStream { inner: Box::pin(inner), cols, _conn: holder })
+        let (cols, inner) = self
+            .timed(&holder, holder.query_stream(&sql, &args))
+            .await?;
+        Ok(RowStream {
+            inner: Box::pin(inner),
+            cols,
+            _conn: holder,
+        })
     }
 
     /// Takes one connection from the pool and keeps it for the returned handle and its clones
@@ -334,7 +383,10 @@ impl Database {
                 let obj = p.get().await.map_err(pool_error)?;
                 Ok(Database {
                     inner: self.inner.clone(),
-                    target: Target::Held { conn: Arc::new(HeldConn::Pooled(obj)), tx: None },
+                    target: Target::Held {
+                        conn: Arc::new(HeldConn::Pooled(obj)),
+                        tx: None,
+                    },
                     timeout: self.timeout,
                 })
             }
@@ -344,26 +396,39 @@ impl Database {
 
     /// A handle whose queries time out after `t` (cancelled on the server); `None` removes it.
     pub fn with_timeout(&self, t: Option<Duration>) -> Database {
-        Database { timeout: t, ..self.clone() }
+        Database {
+            timeout: t,
+            ..self.clone()
+        }
     }
 
     /// Subscribes to notifications (`LISTEN channel`) on a held connection and returns the
     /// receiver of every notification that connection gets. Call on a handle from
     /// [`acquire`](Self::acquire) or [`connect`]; a pool handle holds no connection to listen on.
-    pub async fn listen(&self, channel: &str) -> Result<tokio::sync::mpsc::UnboundedReceiver<Notification>> {
+    pub async fn listen(
+        &self,
+        channel: &str,
+    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<Notification>> {
         let Target::Held { conn, .. } = &self.target else {
-            return Err(Error::usage("listen needs a held connection: call acquire() on the pool first"));
+            return Err(Error::usage(
+                "listen needs a held connection: call acquire() on the pool first",
+            ));
         };
         let rx = conn.take_notifications().ok_or_else(|| {
             Error::usage("notifications of this connection are already being received by an earlier listen()")
         })?;
-        self.execute(&format!("LISTEN {}", crate::sql::quote_ident(channel)), ()).await?;
+        self.execute(&format!("LISTEN {}", crate::sql::quote_ident(channel)), ())
+            .await?;
         Ok(rx)
     }
 
     /// Sends a notification (`pg_notify(channel, payload)`).
     pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
-        self.run_query("SELECT pg_notify($1, $2)", &[Value::from(channel), Value::from(payload)]).await?;
+        self.run_query(
+            "SELECT pg_notify($1, $2)",
+            &[Value::from(channel), Value::from(payload)],
+        )
+        .await?;
         Ok(())
     }
 
@@ -414,7 +479,8 @@ impl Database {
     /// The server version, e.g. `150008` for 15.8.
     pub async fn server_version(&self) -> Result<i32> {
         let v: String = self.fetchval("SHOW server_version_num", ()).await?;
-        v.parse().map_err(|_| Error::decode(format!("unexpected server_version_num {v:?}")))
+        v.parse()
+            .map_err(|_| Error::decode(format!("unexpected server_version_num {v:?}")))
     }
 
     /// The settings this handle connects with.
@@ -434,8 +500,13 @@ fn exactly_one(rows: Vec<Row>, sql: &str) -> Result<Row> {
     let mut it = rows.into_iter();
     match (it.next(), it.next()) {
         (Some(r), None) => Ok(r),
-        (None, _) => Err(Error::not_found(format!("the query returned no row: {sql}"))),
-        (Some(_), Some(_)) => Err(Error::new(ErrorKind::NotUnique, format!("the query returned more than one row: {sql}"))),
+        (None, _) => Err(Error::not_found(format!(
+            "the query returned no row: {sql}"
+        ))),
+        (Some(_), Some(_)) => Err(Error::new(
+            ErrorKind::NotUnique,
+            format!("the query returned more than one row: {sql}"),
+        )),
     }
 }
 

@@ -21,22 +21,22 @@ mod args;
 mod config;
 mod conn;
 mod database;
-mod pool;
-mod transaction;
 pub mod error;
+mod pool;
 mod results;
 mod row;
 pub mod sql;
+mod transaction;
 pub mod value;
 
 pub use args::{Args, IntoArgs};
 pub use config::{ConnectOptions, PoolOptions, StatementCacheMode};
 pub use conn::Notification;
 pub use database::{connect, create_pool, Database, RowStream};
-pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 pub use error::{Error, ErrorKind, Result};
 pub use results::Results;
 pub use row::{Columns, Row};
+pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 pub use value::{FromValue, Value};
 
 /// Re-exports used by generated code and derive macros. Not a stable API.

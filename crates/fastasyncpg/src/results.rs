@@ -48,20 +48,33 @@ impl Results {
 
     /// Every row as a JSON object keyed by column name, in one JSON array.
     pub fn to_json(&self) -> Result<serde_json::Value> {
-        self.rows.iter().map(Row::to_json).collect::<Result<Vec<_>>>().map(serde_json::Value::Array)
+        self.rows
+            .iter()
+            .map(Row::to_json)
+            .collect::<Result<Vec<_>>>()
+            .map(serde_json::Value::Array)
     }
 
     /// CSV with a header line (RFC 4180 quoting; NULL is an empty field, an empty string is `""`).
     pub fn to_csv(&self) -> Result<String> {
         let mut out = String::new();
-        let header: Vec<String> = self.cols.names().iter().map(|n| csv_field(n, false)).collect();
+        let header: Vec<String> = self
+            .cols
+            .names()
+            .iter()
+            .map(|n| csv_field(n, false))
+            .collect();
         out.push_str(&header.join(","));
         out.push_str("\r\n");
         for r in &self.rows {
             let mut fields = Vec::with_capacity(r.len());
             for i in 0..r.len() {
                 let v = r.value(i)?;
-                fields.push(if v.is_null() { String::new() } else { csv_field(&v.to_string(), true) });
+                fields.push(if v.is_null() {
+                    String::new()
+                } else {
+                    csv_field(&v.to_string(), true)
+                });
             }
             out.push_str(&fields.join(","));
             out.push_str("\r\n");
@@ -93,7 +106,10 @@ impl Results {
 
     /// Shows the results as HTML in an evcxr (Rust Jupyter) notebook.
     pub fn evcxr_display(&self) {
-        println!("EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT", self.to_html());
+        println!(
+            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT",
+            self.to_html()
+        );
     }
 }
 
@@ -106,7 +122,11 @@ fn cell(r: &Row, i: usize) -> String {
 }
 
 fn csv_field(s: &str, quote_empty: bool) -> String {
-    if s.contains([',', '"', '\n', '\r']) || (quote_empty && s.is_empty()) || s.starts_with(' ') || s.ends_with(' ') {
+    if s.contains([',', '"', '\n', '\r'])
+        || (quote_empty && s.is_empty())
+        || s.starts_with(' ')
+        || s.ends_with(' ')
+    {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_string()
@@ -130,7 +150,11 @@ fn html_escape(s: &str) -> String {
 
 fn shorten(s: String) -> String {
     // One line per cell, and not too wide.
-    let s = if s.contains(['\n', '\r', '\t']) { s.replace(['\n', '\r', '\t'], " ") } else { s };
+    let s = if s.contains(['\n', '\r', '\t']) {
+        s.replace(['\n', '\r', '\t'], " ")
+    } else {
+        s
+    };
     if s.chars().count() <= MAX_CELL {
         s
     } else {
@@ -142,14 +166,26 @@ fn shorten(s: String) -> String {
 
 fn is_numeric(ty: &tokio_postgres::types::Type) -> bool {
     use tokio_postgres::types::Type;
-    matches!(*ty, Type::INT2 | Type::INT4 | Type::INT8 | Type::FLOAT4 | Type::FLOAT8 | Type::NUMERIC | Type::OID)
+    matches!(
+        *ty,
+        Type::INT2
+            | Type::INT4
+            | Type::INT8
+            | Type::FLOAT4
+            | Type::FLOAT8
+            | Type::NUMERIC
+            | Type::OID
+    )
 }
 
 impl fmt::Display for Results {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names = self.cols.names();
-        let cells: Vec<Vec<String>> =
-            self.rows.iter().map(|r| (0..r.len()).map(|i| shorten(cell(r, i))).collect()).collect();
+        let cells: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| (0..r.len()).map(|i| shorten(cell(r, i))).collect())
+            .collect();
         let mut widths: Vec<usize> = names.iter().map(|n| n.width()).collect();
         for row in &cells {
             for (w, c) in widths.iter_mut().zip(row) {
@@ -159,15 +195,27 @@ impl fmt::Display for Results {
         let right: Vec<bool> = self.cols.types().iter().map(is_numeric).collect();
         let pad = |s: &str, w: usize, right: bool| {
             let fill = " ".repeat(w.saturating_sub(s.width()));
-            if right { format!("{fill}{s}") } else { format!("{s}{fill}") }
+            if right {
+                format!("{fill}{s}")
+            } else {
+                format!("{s}{fill}")
+            }
         };
-        let header: Vec<String> = names.iter().zip(&widths).map(|(n, w)| pad(n, *w, false)).collect();
+        let header: Vec<String> = names
+            .iter()
+            .zip(&widths)
+            .map(|(n, w)| pad(n, *w, false))
+            .collect();
         writeln!(f, " {} ", header.join(" | ").trim_end())?;
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w + 2)).collect();
         writeln!(f, "{}", rule.join("+"))?;
         for row in &cells {
-            let line: Vec<String> =
-                row.iter().zip(&widths).zip(&right).map(|((c, w), r)| pad(c, *w, *r)).collect();
+            let line: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .zip(&right)
+                .map(|((c, w), r)| pad(c, *w, *r))
+                .collect();
             writeln!(f, " {}", line.join(" | ").trim_end())?;
         }
         let n = self.rows.len();

@@ -84,7 +84,11 @@ pub struct Plan {
 /// Converts `?` and `:name` placeholders to `$n` and orders the arguments accordingly.
 ///
 /// See the [module documentation](self) for the rules.
-pub fn conv_placeholders(sql: &str, positional: &[Value], named: &[(String, Value)]) -> Result<Converted> {
+pub fn conv_placeholders(
+    sql: &str,
+    positional: &[Value],
+    named: &[(String, Value)],
+) -> Result<Converted> {
     let p = plan(sql)?;
     let args = p.apply(positional, named)?;
     Ok(Converted { sql: p.sql, args })
@@ -93,14 +97,22 @@ pub fn conv_placeholders(sql: &str, positional: &[Value], named: &[(String, Valu
 /// Parses the placeholders of `sql` once; apply the plan to arguments with [`Plan::apply`].
 pub fn plan(sql: &str) -> Result<Plan> {
     if !has_special(sql.as_bytes()) {
-        return Ok(Plan { sql: sql.to_owned(), sources: Vec::new(), unchanged: true });
+        return Ok(Plan {
+            sql: sql.to_owned(),
+            sources: Vec::new(),
+            unchanged: true,
+        });
     }
     let lexed = lex(sql)?;
     let base = lexed.max_explicit;
     let n_positional = base + lexed.questions;
     let mut sources: Vec<ArgSource> = (0..n_positional).map(ArgSource::Positional).collect();
     if lexed.edits.is_empty() {
-        return Ok(Plan { sql: sql.to_owned(), sources, unchanged: true });
+        return Ok(Plan {
+            sql: sql.to_owned(),
+            sources,
+            unchanged: true,
+        });
     }
 
     let mut names: Vec<&str> = Vec::new();
@@ -136,7 +148,11 @@ pub fn plan(sql: &str) -> Result<Plan> {
     }
     out.push_str(&sql[last..]);
     sources.extend(names.into_iter().map(|n| ArgSource::Named(n.to_owned())));
-    Ok(Plan { sql: out, sources, unchanged: false })
+    Ok(Plan {
+        sql: out,
+        sources,
+        unchanged: false,
+    })
 }
 
 impl Plan {
@@ -162,23 +178,36 @@ impl Plan {
                 "placeholder ${} has no argument: the SQL has {} but {} given",
                 given + 1,
                 count(needed, "positional placeholder", "positional placeholders"),
-                count(given, "positional argument was", "positional arguments were"),
+                count(
+                    given,
+                    "positional argument was",
+                    "positional arguments were"
+                ),
             )));
         }
         if given > needed {
             return Err(Error::bind(format!(
                 "too many positional arguments: the SQL has {} but {} given",
                 count(needed, "positional placeholder", "positional placeholders"),
-                count(given, "positional argument was", "positional arguments were"),
+                count(
+                    given,
+                    "positional argument was",
+                    "positional arguments were"
+                ),
             )));
         }
 
         for (k, (name, _)) in named.iter().enumerate() {
             let bare = bare_name(name);
             if named[..k].iter().any(|(n, _)| bare_name(n) == bare) {
-                return Err(Error::bind(format!("named argument :{bare} is given twice")));
+                return Err(Error::bind(format!(
+                    "named argument :{bare} is given twice"
+                )));
             }
-            let used = self.sources.iter().any(|s| matches!(s, ArgSource::Named(n) if n == bare));
+            let used = self
+                .sources
+                .iter()
+                .any(|s| matches!(s, ArgSource::Named(n) if n == bare));
             if !used {
                 return Err(Error::bind(format!(
                     "named argument :{bare} is not used: the SQL has no :{bare} placeholder"
@@ -193,7 +222,9 @@ impl Plan {
                 ArgSource::Named(name) => match named.iter().find(|(n, _)| bare_name(n) == name) {
                     Some((_, v)) => out.push(v.clone()),
                     None => {
-                        return Err(Error::bind(format!("no named argument for placeholder :{name}")));
+                        return Err(Error::bind(format!(
+                            "no named argument for placeholder :{name}"
+                        )));
                     }
                 },
             }
@@ -215,7 +246,11 @@ fn bare_name(name: &str) -> &str {
 /// True when `b` contains `?`, `:` or `$`, the only bytes that can start a placeholder.
 fn has_special(b: &[u8]) -> bool {
     // Branch-free inner loop over chunks so the compiler can vectorise it.
-    b.chunks(32).any(|chunk| chunk.iter().fold(false, |acc, &c| acc | (c == b'?') | (c == b':') | (c == b'$')))
+    b.chunks(32).any(|chunk| {
+        chunk.iter().fold(false, |acc, &c| {
+            acc | (c == b'?') | (c == b':') | (c == b'$')
+        })
+    })
 }
 
 /// One change to make to the SQL text.
@@ -329,7 +364,10 @@ fn dollar_tag_end(b: &[u8], i: usize) -> Option<usize> {
 /// The end of a dollar-quoted string whose opening delimiter is `b[start..body]`.
 fn dollar_string_end(b: &[u8], start: usize, body: usize) -> usize {
     let delim = &b[start..body];
-    b[body..].windows(delim.len()).position(|w| w == delim).map_or(b.len(), |p| body + p + delim.len())
+    b[body..]
+        .windows(delim.len())
+        .position(|w| w == delim)
+        .map_or(b.len(), |p| body + p + delim.len())
 }
 
 /// True for the keywords after which a `?` is a placeholder (see rule 5).
@@ -421,7 +459,10 @@ fn lex(sql: &str) -> Result<Lexed<'_>> {
         match c {
             b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c' => i += 1,
             b'-' if next == Some(b'-') => {
-                i = b[i..].iter().position(|&c| c == b'\n').map_or(n, |p| i + p + 1);
+                i = b[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(n, |p| i + p + 1);
             }
             b'/' if next == Some(b'*') => i = block_comment_end(b, i + 2),
             b'\'' | b'"' => {
@@ -434,7 +475,9 @@ fn lex(sql: &str) -> Result<Lexed<'_>> {
                     let mut j = start;
                     let mut num = 0usize;
                     while j < n && b[j].is_ascii_digit() {
-                        num = num.saturating_mul(10).saturating_add(usize::from(b[j] - b'0'));
+                        num = num
+                            .saturating_mul(10)
+                            .saturating_add(usize::from(b[j] - b'0'));
                         j += 1;
                     }
                     if num > MAX_PARAM {
@@ -527,7 +570,9 @@ fn lex(sql: &str) -> Result<Lexed<'_>> {
                     prev = Prev::Other;
                 }
                 Some(s)
-                    if is_ident_start(s) && !(depth > 64 || (depth > 0 && subscripts & (1u64 << (depth - 1)) != 0)) =>
+                    if is_ident_start(s)
+                        && !(depth > 64
+                            || (depth > 0 && subscripts & (1u64 << (depth - 1)) != 0)) =>
                 {
                     let end = name_end(b, i + 1);
                     edits.push(Edit::Named(i, &sql[i + 1..end]));
@@ -567,7 +612,11 @@ fn lex(sql: &str) -> Result<Lexed<'_>> {
             }
         }
     }
-    Ok(Lexed { edits, max_explicit, questions })
+    Ok(Lexed {
+        edits,
+        max_explicit,
+        questions,
+    })
 }
 
 /// The end of a numeric literal starting at `i` (digits, `.`, exponent, `0x…`, `_`).

@@ -18,8 +18,18 @@ struct Case {
     want: Want,
 }
 
-const fn c(sql: &'static str, positional: usize, named: &'static [&'static str], want: Want) -> Case {
-    Case { sql, positional, named, want }
+const fn c(
+    sql: &'static str,
+    positional: usize,
+    named: &'static [&'static str],
+    want: Want,
+) -> Case {
+    Case {
+        sql,
+        positional,
+        named,
+        want,
+    }
 }
 
 fn fmt_sources(s: &[ArgSource]) -> String {
@@ -37,7 +47,15 @@ fn pos_args(n: usize) -> Vec<Value> {
 }
 
 fn named_args(names: &[&str]) -> Vec<(String, Value)> {
-    names.iter().map(|n| (n.to_string(), Value::from(format!("v_{}", n.trim_start_matches(':'))))).collect()
+    names
+        .iter()
+        .map(|n| {
+            (
+                n.to_string(),
+                Value::from(format!("v_{}", n.trim_start_matches(':'))),
+            )
+        })
+        .collect()
 }
 
 #[rustfmt::skip]
@@ -165,7 +183,10 @@ fn table() {
                     ));
                 }
                 if p.unchanged != (p.sql == case.sql) {
-                    failures.push(format!("row {row} {:?}: unchanged = {}", case.sql, p.unchanged));
+                    failures.push(format!(
+                        "row {row} {:?}: unchanged = {}",
+                        case.sql, p.unchanged
+                    ));
                 }
                 if args.len() != p.sources.len() {
                     failures.push(format!(
@@ -178,21 +199,37 @@ fn table() {
                 // The one-shot function agrees with plan + apply.
                 match conv_placeholders(case.sql, &positional, &named) {
                     Ok(cv) if cv.sql == p.sql && cv.args.len() == args.len() => {}
-                    other => failures.push(format!("row {row} {:?}: conv_placeholders gave {other:?}", case.sql)),
+                    other => failures.push(format!(
+                        "row {row} {:?}: conv_placeholders gave {other:?}",
+                        case.sql
+                    )),
                 }
             }
-            (O(..), Err(e)) => failures.push(format!("row {row} {:?}: unexpected error {e}", case.sql)),
-            (E(msg), Ok((p, _))) => {
-                failures.push(format!("row {row} {:?}: expected error {msg:?}, got {:?}", case.sql, p.sql))
+            (O(..), Err(e)) => {
+                failures.push(format!("row {row} {:?}: unexpected error {e}", case.sql))
             }
+            (E(msg), Ok((p, _))) => failures.push(format!(
+                "row {row} {:?}: expected error {msg:?}, got {:?}",
+                case.sql, p.sql
+            )),
             (E(msg), Err(e)) => {
                 if !e.message().contains(msg) {
-                    failures.push(format!("row {row} {:?}: error {:?} lacks {msg:?}", case.sql, e.message()));
+                    failures.push(format!(
+                        "row {row} {:?}: error {:?} lacks {msg:?}",
+                        case.sql,
+                        e.message()
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "{} of {} rows failed:\n{}", failures.len(), CASES.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {} rows failed:\n{}",
+        failures.len(),
+        CASES.len(),
+        failures.join("\n")
+    );
 }
 
 fn strs(v: &[Value]) -> Vec<String> {
@@ -204,7 +241,10 @@ fn apply_orders_arguments() {
     let p = plan("SELECT :b, ?, $1, :a, ?, :b").unwrap();
     assert_eq!(p.sql, "SELECT $4, $2, $1, $5, $3, $4");
     let positional = vec![Value::from(1i64), Value::from(2i64), Value::from(3i64)];
-    let named = vec![("a".to_string(), Value::from("A")), (":b".to_string(), Value::from("B"))];
+    let named = vec![
+        ("a".to_string(), Value::from("A")),
+        (":b".to_string(), Value::from("B")),
+    ];
     let args = p.apply(&positional, &named).unwrap();
     assert_eq!(strs(&args), ["1", "2", "3", "B", "A"]);
 }
@@ -214,7 +254,9 @@ fn apply_is_reusable() {
     let p = plan("SELECT * FROM a WHERE id = :uid OR creator = :uid").unwrap();
     assert_eq!(p.sources, [ArgSource::Named("uid".into())]);
     for i in 0..3i64 {
-        let args = p.apply(&[], &[("uid".to_string(), Value::from(i))]).unwrap();
+        let args = p
+            .apply(&[], &[("uid".to_string(), Value::from(i))])
+            .unwrap();
         assert_eq!(strs(&args), [i.to_string()]);
     }
     assert!(p.apply(&[], &[]).is_err());
@@ -224,7 +266,10 @@ fn apply_is_reusable() {
 fn apply_unchanged_passes_positional_through() {
     let p = plan("SELECT $1, $2::text").unwrap();
     assert!(p.unchanged);
-    assert_eq!(p.sources, [ArgSource::Positional(0), ArgSource::Positional(1)]);
+    assert_eq!(
+        p.sources,
+        [ArgSource::Positional(0), ArgSource::Positional(1)]
+    );
     let args = p.apply(&[Value::Null, Value::from("x")], &[]).unwrap();
     assert_eq!(strs(&args), ["NULL", "x"]);
     assert!(p.apply(&[], &[]).is_err());
@@ -241,27 +286,59 @@ fn fast_path() {
     let long = format!("SELECT {} = ?", "x".repeat(1000));
     assert!(has_special(long.as_bytes()));
     assert!(!has_special("x".repeat(1000).as_bytes()));
-    assert_eq!(plan(&long).unwrap().sql, format!("SELECT {} = $1", "x".repeat(1000)));
+    assert_eq!(
+        plan(&long).unwrap().sql,
+        format!("SELECT {} = $1", "x".repeat(1000))
+    );
 }
 
 #[test]
 fn apply_with_hand_built_plan() {
     let p = Plan {
         sql: "SELECT $1, $2, $3".into(),
-        sources: vec![ArgSource::Positional(1), ArgSource::Named("n".into()), ArgSource::Positional(0)],
+        sources: vec![
+            ArgSource::Positional(1),
+            ArgSource::Named("n".into()),
+            ArgSource::Positional(0),
+        ],
         unchanged: false,
     };
-    let args = p.apply(&[Value::from(10i64), Value::from(20i64)], &[("n".into(), Value::from("N"))]).unwrap();
+    let args = p
+        .apply(
+            &[Value::from(10i64), Value::from(20i64)],
+            &[("n".into(), Value::from("N"))],
+        )
+        .unwrap();
     assert_eq!(strs(&args), ["20", "N", "10"]);
 }
 
 #[test]
 fn error_kinds() {
     let bind = |r: Result<Converted>| r.unwrap_err().kind();
-    assert_eq!(bind(conv_placeholders("SELECT :x", &[], &[])), ErrorKind::Bind);
-    assert_eq!(bind(conv_placeholders("SELECT 1", &[], &[("x".into(), Value::Null)])), ErrorKind::Bind);
-    assert_eq!(bind(conv_placeholders("SELECT ?", &[], &[])), ErrorKind::Bind);
-    assert_eq!(bind(conv_placeholders("SELECT ?", &[Value::Null, Value::Null], &[])), ErrorKind::Bind);
+    assert_eq!(
+        bind(conv_placeholders("SELECT :x", &[], &[])),
+        ErrorKind::Bind
+    );
+    assert_eq!(
+        bind(conv_placeholders(
+            "SELECT 1",
+            &[],
+            &[("x".into(), Value::Null)]
+        )),
+        ErrorKind::Bind
+    );
+    assert_eq!(
+        bind(conv_placeholders("SELECT ?", &[], &[])),
+        ErrorKind::Bind
+    );
+    assert_eq!(
+        bind(conv_placeholders(
+            "SELECT ?",
+            &[Value::Null, Value::Null],
+            &[]
+        )),
+        ErrorKind::Bind
+    );
     assert_eq!(plan("SELECT $65536").unwrap_err().kind(), ErrorKind::Usage);
     assert!(plan("SELECT $65535").is_ok());
 }
@@ -274,7 +351,10 @@ fn conv_placeholders_values() {
         &[("name".into(), Value::from("bob"))],
     )
     .unwrap();
-    assert_eq!(c.sql, "SELECT * FROM a WHERE id = $1 AND name = $3 and foo=$2");
+    assert_eq!(
+        c.sql,
+        "SELECT * FROM a WHERE id = $1 AND name = $3 and foo=$2"
+    );
     assert_eq!(strs(&c.args), ["1", "2", "bob"]);
 }
 

@@ -65,14 +65,19 @@ impl fmt::Display for Value {
 }
 
 impl<'a> FromSql<'a> for Value {
-    fn from_sql(ty: &Type, raw: &'a [u8]) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+    fn from_sql(
+        ty: &Type,
+        raw: &'a [u8],
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         Ok(match *ty {
             Type::INT8 => Value::Int8(i64::from_sql(ty, raw)?),
             Type::INT4 => Value::Int8(i32::from_sql(ty, raw)? as i64),
             _ => Value::Text(String::from_utf8_lossy(raw).into_owned()),
         })
     }
-    fn from_sql_null(_: &Type) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+    fn from_sql_null(
+        _: &Type,
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         Ok(Value::Null)
     }
     fn accepts(_: &Type) -> bool {
@@ -81,7 +86,11 @@ impl<'a> FromSql<'a> for Value {
 }
 
 impl ToSql for Value {
-    fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             Value::Null => Ok(IsNull::Yes),
             Value::Int8(v) => match *ty {
@@ -118,7 +127,10 @@ impl FromValue for i64 {
     fn from_value(v: Value) -> Result<Self> {
         match v {
             Value::Int8(i) => Ok(i),
-            o => Err(Error::decode(format!("cannot read {} as i64", o.type_name()))),
+            o => Err(Error::decode(format!(
+                "cannot read {} as i64",
+                o.type_name()
+            ))),
         }
     }
 }
@@ -126,13 +138,20 @@ impl FromValue for String {
     fn from_value(v: Value) -> Result<Self> {
         match v {
             Value::Text(s) => Ok(s),
-            o => Err(Error::decode(format!("cannot read {} as String", o.type_name()))),
+            o => Err(Error::decode(format!(
+                "cannot read {} as String",
+                o.type_name()
+            ))),
         }
     }
 }
 impl<T: FromValue> FromValue for Option<T> {
     fn from_value(v: Value) -> Result<Self> {
-        if v.is_null() { Ok(None) } else { T::from_value(v).map(Some) }
+        if v.is_null() {
+            Ok(None)
+        } else {
+            T::from_value(v).map(Some)
+        }
     }
 }
 impl From<i64> for Value {
