@@ -1,1 +1,346 @@
-//! One connection (stub).
+//! One server connection: the tokio-postgres client, its bounded LRU statement cache, the
+//! background task that drives the socket (forwarding notifications), and the bookkeeping a
+//! pool needs (queries run, open transaction depth).
+
+use std::num::NonZeroUsize;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use futures_util::StreamExt;
+use lru::LruCache;
+use tokio::sync::mpsc;
+use tokio_postgres::types::{ToSql, Type};
+use tokio_postgres::{AsyncMessage, NoTls, Statement};
+
+use crate::config::{ConnectOptions, StatementCacheMode};
+use crate::error::{Error, Result};
+use crate::row::Columns;
+use crate::value::Value;
+
+/// A notification received through `LISTEN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notification {
+    /// The channel it was sent on.
+    pub channel: String,
+    /// The payload.
+    pub payload: String,
+    /// The sending server process.
+    pub process_id: i32,
+}
+
+/// A prepared statement with its result columns, as the cache keeps it.
+#[derive(Clone)]
+pub(crate) struct Prepared {
+    pub(crate) stmt: Statement,
+    pub(crate) cols: Arc<Columns>,
+}
+
+pub(crate) struct Conn {
+    pub(crate) client: tokio_postgres::Client,
+    cache: Option<Mutex<LruCache<String, Prepared>>>,
+    pub(crate) mode: StatementCacheMode,
+    /// Open transaction/savepoint depth started through our API.
+    pub(crate) tx_depth: AtomicU32,
+    /// Set when a transaction block was abandoned and its rollback is queued.
+    pub(crate) broken: AtomicBool,
+    pub(crate) queries: AtomicU64,
+    notifications: Mutex<Option<mpsc::UnboundedReceiver<Notification>>>,
+}
+
+impl Conn {
+    pub(crate) async fn connect(opts: &ConnectOptions) -> Result<Conn> {
+        let (client, mut connection) = opts
+            .pg
+            .connect(NoTls)
+            .await
+            .map_err(|e| Error::from(e).context(format!("cannot connect to {}", opts.url())))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        // Drive the connection, forwarding notifications and logging notices.
+        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        tokio::spawn(async move {
+            while let Some(msg) = messages.next().await {
+                match msg {
+                    Ok(AsyncMessage::Notification(n)) => {
+                        let _ = tx.send(Notification {
+                            channel: n.channel().to_string(),
+                            payload: n.payload().to_string(),
+                            process_id: n.process_id(),
+                        });
+                    }
+                    Ok(AsyncMessage::Notice(n)) => {
+                        tracing::debug!(target: "fastasyncpg", severity = n.severity(), "{}", n.message())
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::debug!(target: "fastasyncpg", "connection closed: {e}");
+                        break;
+                    }
+                }
+            }
+        });
+        let cache = match (
+            opts.cache_mode,
+            NonZeroUsize::new(opts.statement_cache_size),
+        ) {
+            (StatementCacheMode::Named, Some(n)) => Some(Mutex::new(LruCache::new(n))),
+            _ => None,
+        };
+        Ok(Conn {
+            client,
+            cache,
+            mode: opts.cache_mode,
+            tx_depth: AtomicU32::new(0),
+            broken: AtomicBool::new(false),
+            queries: AtomicU64::new(0),
+            notifications: Mutex::new(Some(rx)),
+        })
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// Number of statements in the cache.
+    pub(crate) fn cached_statements(&self) -> usize {
+        self.cache
+            .as_ref()
+            .map_or(0, |c| c.lock().map(|c| c.len()).unwrap_or(0))
+    }
+
+    pub(crate) fn take_notifications(&self) -> Option<mpsc::UnboundedReceiver<Notification>> {
+        self.notifications.lock().ok()?.take()
+    }
+
+    /// Prepares `sql`, through the cache when there is one.
+    pub(crate) async fn prepare(&self, sql: &str) -> Result<Prepared> {
+        if let Some(cache) = &self.cache {
+            if let Some(p) = cache.lock().map_err(|_| poisoned())?.get(sql) {
+                return Ok(p.clone());
+            }
+        }
+        let stmt = self.client.prepare(sql).await?;
+        let p = Prepared {
+            cols: Arc::new(Columns::from_pg(stmt.columns())),
+            stmt,
+        };
+        if let Some(cache) = &self.cache {
+            // Evicted statements are closed on the server when their last clone drops.
+            cache
+                .lock()
+                .map_err(|_| poisoned())?
+                .put(sql.to_string(), p.clone());
+        }
+        Ok(p)
+    }
+
+    /// Drops every cached statement (after DDL changed a table's shape, for instance).
+    pub(crate) fn clear_cache(&self) {
+        if let Some(c) = &self.cache {
+            if let Ok(mut c) = c.lock() {
+                c.clear();
+            }
+        }
+        self.client.clear_type_cache();
+    }
+
+    /// Runs `sql` with `args`, returning the result columns and the raw rows.
+    pub(crate) async fn query(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Arc<Columns>, Vec<tokio_postgres::Row>)> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        match self.mode {
+            StatementCacheMode::Named => {
+                let mut retried = false;
+                loop {
+                    let p = self.prepare(sql).await?;
+                    let coerced = coerce_args(&p.stmt, args)?;
+                    match self.client.query(&p.stmt, &as_params(&coerced)).await {
+                        Ok(rows) => return Ok((p.cols, rows)),
+                        Err(e) if !retried && self.stale_statement(sql, &e) => retried = true,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            StatementCacheMode::Unnamed => {
+                let params: Vec<(TextParam<'_>, Type)> =
+                    args.iter().map(|v| (TextParam(v), Type::UNKNOWN)).collect();
+                let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                    .iter()
+                    .map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone()))
+                    .collect();
+                let rows = self.client.query_typed(sql, &typed).await?;
+                let cols = match rows.first() {
+                    Some(r) => Arc::new(Columns::from_pg(r.columns())),
+                    None => Arc::new(Columns::default()),
+                };
+                Ok((cols, rows))
+            }
+        }
+    }
+
+    /// True when `e` says the cached statement for `sql` no longer matches the table it reads
+    /// (DDL changed its result type) and it is safe to prepare it again and retry: outside a
+    /// transaction, where the failed attempt changed nothing. The stale entry is dropped.
+    fn stale_statement(&self, sql: &str, e: &tokio_postgres::Error) -> bool {
+        let stale = e.code() == Some(&tokio_postgres::error::SqlState::FEATURE_NOT_SUPPORTED)
+            && e.as_db_error().is_some_and(|d| {
+                d.message()
+                    .contains("cached plan must not change result type")
+            });
+        if stale {
+            if let Some(c) = &self.cache {
+                if let Ok(mut c) = c.lock() {
+                    c.pop(sql);
+                }
+            }
+        }
+        stale && self.tx_depth.load(Ordering::SeqCst) == 0
+    }
+
+    /// Starts `sql` with `args` and returns a stream of its rows (columns known up front for
+    /// named statements, from the first row otherwise).
+    pub(crate) async fn query_stream(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Option<Arc<Columns>>, tokio_postgres::RowStream)> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        match self.mode {
+            StatementCacheMode::Named => {
+                let p = self.prepare(sql).await?;
+                let coerced: Vec<Value> = coerce_args(&p.stmt, args)?
+                    .into_iter()
+                    .map(|c| c.into_owned())
+                    .collect();
+                let s = self.client.query_raw(&p.stmt, coerced).await?;
+                Ok((Some(p.cols), s))
+            }
+            StatementCacheMode::Unnamed => {
+                let params = args.iter().map(|v| (TextParam(v), Type::UNKNOWN));
+                Ok((None, self.client.query_typed_raw(sql, params).await?))
+            }
+        }
+    }
+
+    /// Runs `sql` with `args`, returning the number of rows affected.
+    pub(crate) async fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        match self.mode {
+            StatementCacheMode::Named => {
+                let mut retried = false;
+                loop {
+                    let p = self.prepare(sql).await?;
+                    let coerced = coerce_args(&p.stmt, args)?;
+                    match self.client.execute(&p.stmt, &as_params(&coerced)).await {
+                        Ok(n) => return Ok(n),
+                        Err(e) if !retried && self.stale_statement(sql, &e) => retried = true,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            StatementCacheMode::Unnamed => {
+                let params: Vec<(TextParam<'_>, Type)> =
+                    args.iter().map(|v| (TextParam(v), Type::UNKNOWN)).collect();
+                let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                    .iter()
+                    .map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone()))
+                    .collect();
+                Ok(self.client.execute_typed(sql, &typed).await?)
+            }
+        }
+    }
+
+    /// Runs one or more statements without arguments (simple query protocol) and returns the
+    /// rows affected, summed over the statements.
+    pub(crate) async fn simple_execute(&self, sql: &str) -> Result<u64> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let msgs = self.client.simple_query(sql).await?;
+        Ok(msgs
+            .iter()
+            .map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::CommandComplete(n) => *n,
+                _ => 0,
+            })
+            .sum())
+    }
+
+    /// Runs several statements with no arguments (simple query protocol).
+    pub(crate) async fn batch_execute(&self, sql: &str) -> Result<()> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        Ok(self.client.batch_execute(sql).await?)
+    }
+
+    /// Queues a ROLLBACK (or ROLLBACK TO a savepoint) without waiting: used when a transaction
+    /// guard is dropped, so the rollback is ordered before anything sent afterwards.
+    pub(crate) fn queue_rollback(&self, savepoint: Option<&str>) {
+        self.client.__private_api_rollback(savepoint);
+    }
+}
+
+fn poisoned() -> Error {
+    Error::new(crate::ErrorKind::Other, "statement cache lock poisoned")
+}
+
+/// Checks the argument count and coerces each argument to its parameter's type, so that a
+/// value that cannot go in fails before anything is sent, naming the parameter.
+pub(crate) fn coerce_args<'a>(
+    stmt: &Statement,
+    args: &'a [Value],
+) -> Result<Vec<std::borrow::Cow<'a, Value>>> {
+    let params = stmt.params();
+    if params.len() != args.len() {
+        return Err(Error::bind(format!(
+            "the query has {} parameter{} but {} argument{} given",
+            params.len(),
+            if params.len() == 1 { "" } else { "s" },
+            args.len(),
+            if args.len() == 1 { " was" } else { "s were" }
+        )));
+    }
+    args.iter()
+        .zip(params)
+        .enumerate()
+        .map(|(i, (v, ty))| {
+            v.coerce_to(ty)
+                .map_err(|msg| Error::bind(format!("parameter ${}: {msg}", i + 1)))
+        })
+        .collect()
+}
+
+pub(crate) fn as_params<'a>(
+    vals: &'a [std::borrow::Cow<'a, Value>],
+) -> Vec<&'a (dyn ToSql + Sync)> {
+    vals.iter()
+        .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+/// A value sent in text format with an unspecified type: the server infers the type from the
+/// query and parses the text, as it does for a quoted literal.
+#[derive(Debug)]
+struct TextParam<'a>(&'a Value);
+
+impl ToSql for TextParam<'_> {
+    fn to_sql(
+        &self,
+        _ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        if self.0.is_null() {
+            return Ok(tokio_postgres::types::IsNull::Yes);
+        }
+        use std::fmt::Write;
+        write!(out, "{}", self.0)?;
+        Ok(tokio_postgres::types::IsNull::No)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    fn encode_format(&self, _ty: &Type) -> tokio_postgres::types::Format {
+        tokio_postgres::types::Format::Text
+    }
+    tokio_postgres::types::to_sql_checked!();
+}

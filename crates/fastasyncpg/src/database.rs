@@ -1,74 +1,566 @@
-//! The Database handle (stub).
-use crate::args::IntoArgs;
-use crate::error::{Error, Result};
-use crate::results::Results;
-use crate::row::Row;
-use crate::value::FromValue;
+//! [`Database`]: one query API over a single connection, a pool, a held pooled connection and a
+//! transaction.
 
-/// A database: one connection, a pool, a held connection or a transaction, with one API.
-#[derive(Clone, Debug)]
-pub struct Database {
-    client: std::sync::Arc<tokio_postgres::Client>,
+use std::fmt;
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures_util::Stream;
+use tokio_postgres::NoTls;
+
+use crate::args::IntoArgs;
+use crate::config::{ConnectOptions, PoolOptions, StatementCacheMode};
+use crate::conn::{as_params, coerce_args, Conn, Notification};
+use crate::error::{Error, ErrorKind, Result};
+use crate::pool::{pool_error, Manager, Object, Pool};
+use crate::results::Results;
+use crate::row::{Columns, Row};
+use crate::value::{FromValue, Value};
+
+/// State shared by every handle derived from one `connect` / `create_pool` call.
+pub(crate) struct Inner {
+    pub(crate) opts: ConnectOptions,
 }
 
-/// Connects one connection.
+/// A connection that a handle keeps for itself: a single connection, or one taken from a pool
+/// until the last handle using it is dropped.
+pub(crate) enum HeldConn {
+    Own(Conn),
+    Pooled(Object),
+}
+
+impl Deref for HeldConn {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        match self {
+            HeldConn::Own(c) => c,
+            HeldConn::Pooled(o) => o,
+        }
+    }
+}
+
+/// Where a handle's queries go.
+#[derive(Clone)]
+pub(crate) enum Target {
+    /// Each query takes a connection from the pool and gives it back.
+    Pool(Pool),
+    /// Queries go to one connection; `tx` is set inside a transaction block.
+    Held {
+        conn: Arc<HeldConn>,
+        tx: Option<Arc<TxFlag>>,
+    },
+}
+
+/// Whether the transaction block a handle belongs to is still open.
+pub(crate) struct TxFlag {
+    pub(crate) active: AtomicBool,
+}
+
+/// A connection to PostgreSQL: a single connection, a pool, a connection held from a pool, or a
+/// transaction — all with the same API. Cloning is cheap and clones share the connection(s).
+///
+/// `Display` is the connection URL without the password.
+#[derive(Clone)]
+pub struct Database {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) target: Target,
+    pub(crate) timeout: Option<Duration>,
+}
+
+/// Connects one connection. `dsn` is a URL or `key=value` string; `""` reads `DATABASE_URL`
+/// or the `PG*` environment variables. See [`ConnectOptions`] for every setting.
 pub async fn connect(dsn: &str) -> Result<Database> {
-    let (client, conn) = tokio_postgres::connect(dsn, tokio_postgres::NoTls).await?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
+    connect_with(ConnectOptions::parse(dsn)?).await
+}
+
+/// Creates a pool with default [`PoolOptions`] (asyncpg's `create_pool`). The returned
+/// [`Database`] has the same API as a single connection; each query borrows a connection.
+pub async fn create_pool(dsn: &str) -> Result<Database> {
+    create_pool_with(ConnectOptions::parse(dsn)?, PoolOptions::default()).await
+}
+
+pub(crate) async fn connect_with(opts: ConnectOptions) -> Result<Database> {
+    let conn = Conn::connect(&opts).await?;
+    let timeout = opts.command_timeout;
     Ok(Database {
-        client: std::sync::Arc::new(client),
+        inner: Arc::new(Inner { opts }),
+        target: Target::Held {
+            conn: Arc::new(HeldConn::Own(conn)),
+            tx: None,
+        },
+        timeout,
     })
 }
 
-/// Creates a pool (stub: one connection).
-pub async fn create_pool(dsn: &str) -> Result<Database> {
-    connect(dsn).await
+pub(crate) async fn create_pool_with(
+    opts: ConnectOptions,
+    pool_opts: PoolOptions,
+) -> Result<Database> {
+    if pool_opts.max_size == 0 {
+        return Err(Error::usage("PoolOptions.max_size must be at least 1"));
+    }
+    if pool_opts.min_size > pool_opts.max_size {
+        return Err(Error::usage(format!(
+            "PoolOptions.min_size ({}) is larger than max_size ({})",
+            pool_opts.min_size, pool_opts.max_size
+        )));
+    }
+    let timeouts = deadpool::managed::Timeouts {
+        wait: pool_opts.acquire_timeout,
+        create: opts.pg.get_connect_timeout().copied(),
+        recycle: None,
+    };
+    let pool = Pool::builder(Manager {
+        opts: opts.clone(),
+        pool: pool_opts.clone(),
+    })
+    .max_size(pool_opts.max_size)
+    .timeouts(timeouts)
+    .runtime(deadpool::Runtime::Tokio1)
+    .build()
+    .map_err(|e| Error::usage(format!("cannot build pool: {e}")))?;
+    // Open min_size connections now (also proves the settings work).
+    let warm = futures_util::future::try_join_all((0..pool_opts.min_size).map(|_| pool.get()))
+        .await
+        .map_err(pool_error)?;
+    drop(warm);
+    let timeout = opts.command_timeout;
+    Ok(Database {
+        inner: Arc::new(Inner { opts }),
+        target: Target::Pool(pool),
+        timeout,
+    })
+}
+
+/// A connection borrowed for one operation.
+// A short-lived stack value: boxing the pooled variant would cost an allocation per query.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum ConnRef<'a> {
+    Pooled(Object),
+    Held(&'a Conn),
+}
+
+impl Deref for ConnRef<'_> {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
+        match self {
+            ConnRef::Pooled(o) => o,
+            ConnRef::Held(c) => c,
+        }
+    }
 }
 
 impl Database {
-    /// Runs a query and returns its rows.
-    pub async fn fetch(&self, sql: &str, args: impl IntoArgs) -> Result<Vec<Row>> {
+    /// Borrows a connection for one operation.
+    pub(crate) async fn conn(&self) -> Result<ConnRef<'_>> {
+        match &self.target {
+            Target::Pool(p) => Ok(ConnRef::Pooled(p.get().await.map_err(pool_error)?)),
+            Target::Held { conn, tx } => {
+                if let Some(tx) = tx {
+                    if !tx.active.load(Ordering::SeqCst) {
+                        return Err(Error::usage(
+                            "this transaction is already committed or rolled back; use the database handle it came from",
+                        ));
+                    }
+                }
+                Ok(ConnRef::Held(conn))
+            }
+        }
+    }
+
+    /// Runs `fut` under this handle's timeout; on expiry cancels the query on the server.
+    pub(crate) async fn timed<T>(
+        &self,
+        conn: &Conn,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
+        match self.timeout {
+            None => fut.await,
+            Some(d) => match tokio::time::timeout(d, fut).await {
+                Ok(r) => r,
+                Err(_) => {
+                    let token = conn.client.cancel_token();
+                    tokio::spawn(async move {
+                        let _ = token.cancel_query(NoTls).await;
+                    });
+                    Err(Error::new(
+                        ErrorKind::Timeout,
+                        format!(
+                            "query timed out after {:.3}s and was cancelled on the server",
+                            d.as_secs_f64()
+                        ),
+                    ))
+                }
+            },
+        }
+    }
+
+    /// Converts `?` / `:name` placeholders; `$n`-only SQL passes through untouched.
+    pub(crate) fn prepare_sql<'s>(
+        sql: &'s str,
+        args: impl IntoArgs,
+    ) -> Result<(std::borrow::Cow<'s, str>, Vec<Value>)> {
         let a = args.into_args();
+        if a.named.is_empty() && !sql.contains('?') && !sql.contains(':') {
+            return Ok((std::borrow::Cow::Borrowed(sql), a.positional));
+        }
         let c = crate::sql::conv_placeholders(sql, &a.positional, &a.named)?;
-        let stmt = self.client.prepare(&c.sql).await?;
-        let cols = std::sync::Arc::new(crate::row::Columns::from_pg(stmt.columns()));
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = c
-            .args
-            .iter()
-            .map(|v| v as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        let rows = self.client.query(&stmt, &params).await?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Row::new(cols.clone(), r))
-            .collect())
+        Ok((std::borrow::Cow::Owned(c.sql), c.args))
     }
-    /// Runs a query and returns `Results`.
-    pub async fn q(&self, sql: &str, args: impl IntoArgs) -> Result<Results> {
-        let rows = self.fetch(sql, args).await?;
-        let cols = rows
-            .first()
-            .map(|r| r.columns_arc().clone())
-            .unwrap_or_default();
-        Ok(Results::new(cols, rows))
+
+    /// Runs `$n`-style SQL with already converted arguments; the core of every read.
+    pub(crate) async fn run_query(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Arc<Columns>, Vec<Row>)> {
+        let conn = self.conn().await?;
+        let (cols, raw) = self.timed(&conn, conn.query(sql, args)).await?;
+        let rows = raw.into_iter().map(|r| Row::new(cols.clone(), r)).collect();
+        Ok((cols, rows))
     }
-    /// First row or None.
+
+    /// Runs `$n`-style SQL with already converted arguments, returning rows affected.
+    pub(crate) async fn run_execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
+        let conn = self.conn().await?;
+        self.timed(&conn, conn.execute(sql, args)).await
+    }
+
+    /// Runs a statement and returns the number of rows it affected. With no arguments, `sql`
+    /// may hold several statements separated by `;`: they run in one round trip (simple query
+    /// protocol) and the result is the sum of the rows they affected.
+    ///
+    /// Placeholders: `$1`, `?` and `:name`, in any mix (see [`crate::sql`]).
+    pub async fn execute(&self, sql: &str, args: impl IntoArgs) -> Result<u64> {
+        let a = args.into_args();
+        if a.is_empty() {
+            let conn = self.conn().await?;
+            return self.timed(&conn, conn.simple_execute(sql)).await;
+        }
+        let (sql, args) = Self::prepare_sql(sql, a)?;
+        self.run_execute(&sql, &args).await
+    }
+
+    /// Runs one statement for each argument list, atomically (all or none) and pipelined: the
+    /// statement is prepared once and every execution is sent without waiting for the previous
+    /// one. Returns the total number of rows affected.
+    pub async fn executemany<A: IntoArgs>(
+        &self,
+        sql: &str,
+        args: impl IntoIterator<Item = A>,
+    ) -> Result<u64> {
+        let mut lists = Vec::new();
+        let mut converted_sql: Option<String> = None;
+        for a in args {
+            let (s, vals) = Self::prepare_sql(sql, a)?;
+            if converted_sql.is_none() {
+                converted_sql = Some(s.into_owned());
+            }
+            lists.push(vals);
+        }
+        let Some(csql) = converted_sql else {
+            return Ok(0);
+        };
+        self.transaction(move |tx| async move {
+            let conn = tx.conn().await?;
+            let fut = async {
+                match conn.mode {
+                    StatementCacheMode::Named => {
+                        let p = conn.prepare(&csql).await?;
+                        let coerced: Vec<Vec<std::borrow::Cow<'_, Value>>> = lists
+                            .iter()
+                            .enumerate()
+                            .map(|(i, l)| {
+                                coerce_args(&p.stmt, l)
+                                    .map_err(|e| e.context(format!("argument list {}", i + 1)))
+                            })
+                            .collect::<Result<_>>()?;
+                        let params: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> =
+                            coerced.iter().map(|c| as_params(c)).collect();
+                        let counts = futures_util::future::try_join_all(
+                            params.iter().map(|ps| conn.client.execute(&p.stmt, ps)),
+                        )
+                        .await?;
+                        Ok(counts.iter().sum())
+                    }
+                    StatementCacheMode::Unnamed => {
+                        let counts = futures_util::future::try_join_all(
+                            lists.iter().map(|l| conn.execute(&csql, l)),
+                        )
+                        .await?;
+                        Ok(counts.iter().sum())
+                    }
+                }
+            };
+            tx.timed(&conn, fut).await
+        })
+        .await
+    }
+
+    /// Runs a query and returns all its rows.
+    pub async fn fetch(&self, sql: &str, args: impl IntoArgs) -> Result<Vec<Row>> {
+        let (sql, args) = Self::prepare_sql(sql, args)?;
+        Ok(self.run_query(&sql, &args).await?.1)
+    }
+
+    /// Runs a query and returns its first row, or `None`.
     pub async fn fetchrow(&self, sql: &str, args: impl IntoArgs) -> Result<Option<Row>> {
-        Ok(self.fetch(sql, args).await?.into_iter().next())
+        let (sql, args) = Self::prepare_sql(sql, args)?;
+        Ok(self.run_query(&sql, &args).await?.1.into_iter().next())
     }
-    /// First value of the first row.
+
+    /// Runs a query and returns the first column of its first row, converted to `T`
+    /// (`Value` keeps it dynamic). No row is a [`ErrorKind::NotFound`] error; use
+    /// `Option<T>` to accept NULL.
     pub async fn fetchval<T: FromValue>(&self, sql: &str, args: impl IntoArgs) -> Result<T> {
-        let row = self
-            .fetchrow(sql, args)
-            .await?
-            .ok_or_else(|| Error::not_found("no row"))?;
+        let row = self.fetchrow(sql, args).await?.ok_or_else(|| {
+            Error::not_found(format!("fetchval: the query returned no row: {sql}"))
+        })?;
+        if row.is_empty() {
+            return Err(Error::usage("fetchval: the query returned no column"));
+        }
         row.get(0)
     }
-    /// Runs statements.
-    pub async fn execute(&self, sql: &str, _args: impl IntoArgs) -> Result<u64> {
-        self.client.batch_execute(sql).await?;
-        Ok(0)
+
+    /// Runs a query and returns [`Results`], which display as a table (fastasyncpg's `db.q`).
+    pub async fn q(&self, sql: &str, args: impl IntoArgs) -> Result<Results> {
+        let (sql, args) = Self::prepare_sql(sql, args)?;
+        let (cols, rows) = self.run_query(&sql, &args).await?;
+        Ok(Results::new(cols, rows))
+    }
+
+    /// Runs a query that must return exactly one row: none is [`ErrorKind::NotFound`], more
+    /// than one is [`ErrorKind::NotUnique`].
+    pub async fn qone(&self, sql: &str, args: impl IntoArgs) -> Result<Row> {
+        let rows = self.fetch(sql, args).await?;
+        exactly_one(rows, sql)
+    }
+
+    /// Runs a query that must return exactly one row with exactly one column, and returns that
+    /// value (fastasyncpg's `db.item`).
+    pub async fn item<T: FromValue>(&self, sql: &str, args: impl IntoArgs) -> Result<T> {
+        let row = self.qone(sql, args).await?;
+        if row.len() != 1 {
+            return Err(Error::usage(format!(
+                "item: the query returned {} columns, expected 1",
+                row.len()
+            )));
+        }
+        row.get(0)
+    }
+
+    /// Streams the rows of a query as they arrive, without holding them all in memory (the
+    /// seed's `cursor`). Works outside transactions too: rows are streamed over the extended
+    /// protocol, with the socket's back-pressure limiting what is buffered.
+    pub async fn cursor(&self, sql: &str, args: impl IntoArgs) -> Result<RowStream> {
+        let (sql, args) = Self::prepare_sql(sql, args)?;
+        let holder = match &self.target {
+            Target::Pool(p) => Arc::new(HeldConn::Pooled(p.get().await.map_err(pool_error)?)),
+            Target::Held { conn, .. } => {
+                self.conn().await?; // fails if the transaction is over
+                conn.clone()
+            }
+        };
+        let (cols, inner) = self
+            .timed(&holder, holder.query_stream(&sql, &args))
+            .await?;
+        Ok(RowStream {
+            inner: Box::pin(inner),
+            cols,
+            _conn: holder,
+        })
+    }
+
+    /// Takes one connection from the pool and keeps it for the returned handle and its clones
+    /// (the seed's `pool.acquire()`); it goes back when the last of them is dropped. On a
+    /// handle that already has one connection this is a cheap clone.
+    pub async fn acquire(&self) -> Result<Database> {
+        match &self.target {
+            Target::Pool(p) => {
+                let obj = p.get().await.map_err(pool_error)?;
+                Ok(Database {
+                    inner: self.inner.clone(),
+                    target: Target::Held {
+                        conn: Arc::new(HeldConn::Pooled(obj)),
+                        tx: None,
+                    },
+                    timeout: self.timeout,
+                })
+            }
+            Target::Held { .. } => Ok(self.clone()),
+        }
+    }
+
+    /// A handle whose queries time out after `t` (cancelled on the server); `None` removes it.
+    pub fn with_timeout(&self, t: Option<Duration>) -> Database {
+        Database {
+            timeout: t,
+            ..self.clone()
+        }
+    }
+
+    /// Subscribes to notifications (`LISTEN channel`) on a held connection and returns the
+    /// receiver of every notification that connection gets. Call on a handle from
+    /// [`acquire`](Self::acquire) or [`connect`]; a pool handle holds no connection to listen on.
+    pub async fn listen(
+        &self,
+        channel: &str,
+    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<Notification>> {
+        let Target::Held { conn, .. } = &self.target else {
+            return Err(Error::usage(
+                "listen needs a held connection: call acquire() on the pool first",
+            ));
+        };
+        let rx = conn.take_notifications().ok_or_else(|| {
+            Error::usage("notifications of this connection are already being received by an earlier listen()")
+        })?;
+        self.execute(&format!("LISTEN {}", crate::sql::quote_ident(channel)), ())
+            .await?;
+        Ok(rx)
+    }
+
+    /// Sends a notification (`pg_notify(channel, payload)`).
+    pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
+        self.run_query(
+            "SELECT pg_notify($1, $2)",
+            &[Value::from(channel), Value::from(payload)],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// True when this handle is a pool.
+    pub fn is_pool(&self) -> bool {
+        matches!(self.target, Target::Pool(_))
+    }
+
+    /// True inside a transaction block opened through this API.
+    pub fn is_in_transaction(&self) -> bool {
+        matches!(&self.target, Target::Held { tx: Some(t), .. } if t.active.load(Ordering::SeqCst))
+    }
+
+    /// True when the held connection is closed (always false for a pool).
+    pub fn is_closed(&self) -> bool {
+        match &self.target {
+            Target::Pool(_) => false,
+            Target::Held { conn, .. } => conn.is_closed(),
+        }
+    }
+
+    /// Pool size and idle connections `(size, idle)`; `(1, _)` for a held connection.
+    pub fn pool_status(&self) -> (usize, usize) {
+        match &self.target {
+            Target::Pool(p) => {
+                let s = p.status();
+                (s.size, s.available)
+            }
+            Target::Held { .. } => (1, 0),
+        }
+    }
+
+    /// The number of prepared statements cached on the held connection (0 for a pool).
+    pub fn cached_statements(&self) -> usize {
+        match &self.target {
+            Target::Pool(_) => 0,
+            Target::Held { conn, .. } => conn.cached_statements(),
+        }
+    }
+
+    /// Forgets cached statements and types (done for you after DDL run through this API).
+    pub fn clear_statement_cache(&self) {
+        if let Target::Held { conn, .. } = &self.target {
+            conn.clear_cache();
+        }
+    }
+
+    /// The server version, e.g. `150008` for 15.8.
+    pub async fn server_version(&self) -> Result<i32> {
+        let v: String = self.fetchval("SHOW server_version_num", ()).await?;
+        v.parse()
+            .map_err(|_| Error::decode(format!("unexpected server_version_num {v:?}")))
+    }
+
+    /// The settings this handle connects with.
+    pub fn options(&self) -> &ConnectOptions {
+        &self.inner.opts
+    }
+
+    /// Closes the pool (waiting queries fail) or drops this handle's connection.
+    pub async fn close(self) {
+        if let Target::Pool(p) = &self.target {
+            p.close();
+        }
+    }
+}
+
+fn exactly_one(rows: Vec<Row>, sql: &str) -> Result<Row> {
+    let mut it = rows.into_iter();
+    match (it.next(), it.next()) {
+        (Some(r), None) => Ok(r),
+        (None, _) => Err(Error::not_found(format!(
+            "the query returned no row: {sql}"
+        ))),
+        (Some(_), Some(_)) => Err(Error::new(
+            ErrorKind::NotUnique,
+            format!("the query returned more than one row: {sql}"),
+        )),
+    }
+}
+
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.inner.opts.url())
+    }
+}
+
+impl fmt::Debug for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match &self.target {
+            Target::Pool(_) => "pool",
+            Target::Held { tx: Some(_), .. } => "transaction",
+            Target::Held { .. } => "connection",
+        };
+        write!(f, "Database({kind} {})", self.inner.opts.url())
+    }
+}
+
+/// The rows of [`Database::cursor`], streamed as they arrive. Keeps its connection until dropped.
+pub struct RowStream {
+    inner: Pin<Box<tokio_postgres::RowStream>>,
+    cols: Option<Arc<Columns>>,
+    _conn: Arc<HeldConn>,
+}
+
+impl RowStream {
+    /// Rows affected, once the stream is exhausted.
+    pub fn rows_affected(&self) -> Option<u64> {
+        self.inner.rows_affected()
+    }
+}
+
+impl Stream for RowStream {
+    type Item = Result<Row>;
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Row>>> {
+        match self.inner.as_mut().poll_next(cx) {
+            Poll::Ready(Some(Ok(raw))) => {
+                let cols = match &self.cols {
+                    Some(c) => c.clone(),
+                    None => {
+                        let c = Arc::new(Columns::from_pg(raw.columns()));
+                        self.cols = Some(c.clone());
+                        c
+                    }
+                };
+                Poll::Ready(Some(Ok(Row::new(cols, raw))))
+            }
+            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
+            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Pending => Poll::Pending,
+        }
     }
 }

@@ -93,10 +93,6 @@ impl Row {
         &self.cols
     }
 
-    pub(crate) fn columns_arc(&self) -> &Arc<Columns> {
-        &self.cols
-    }
-
     /// The underlying tokio-postgres row, for zero-copy typed decoding.
     pub fn raw(&self) -> &tokio_postgres::Row {
         &self.raw
