@@ -406,3 +406,102 @@ pub(crate) fn fmt_record<'a>(
     out.push(')');
     f.write_str(&out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> Value {
+        Value::Text(s.into())
+    }
+
+    #[test]
+    fn array_text_quoting() {
+        let a = Array::from_vec(vec![
+            t("a"),
+            t("a b"),
+            t(""),
+            t("null"),
+            Value::Null,
+            t("x\"y"),
+            t("back\\slash"),
+            t("{}"),
+            t("a,b"),
+            t("tab\there"),
+        ]);
+        assert_eq!(
+            a.to_string(),
+            r#"{a,"a b","","null",NULL,"x\"y","back\\slash","{}","a,b","tab	here"}"#
+        );
+        assert_eq!(Array::default().to_string(), "{}");
+        let two = Array::new(
+            vec![
+                ArrayDim {
+                    len: 2,
+                    lower_bound: 1,
+                },
+                ArrayDim {
+                    len: 3,
+                    lower_bound: 1,
+                },
+            ],
+            (1..=6).map(Value::Int4).collect(),
+        )
+        .unwrap();
+        assert_eq!(two.to_string(), "{{1,2,3},{4,5,6}}");
+        let rows = two.clone().into_rows();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].to_string(), "{4,5,6}");
+        assert_eq!(Array::from_rows(rows), two);
+        let lb = Array::new(
+            vec![ArrayDim {
+                len: 2,
+                lower_bound: 0,
+            }],
+            vec![t("a"), t("b")],
+        )
+        .unwrap();
+        assert_eq!(lb.to_string(), "[0:1]={a,b}");
+        assert!(Array::new(
+            vec![ArrayDim {
+                len: 2,
+                lower_bound: 1
+            }],
+            vec![t("a")]
+        )
+        .is_none());
+        let boxes = Array::from_vec(vec![
+            Value::Box(crate::value::GeoBox::default()),
+            Value::Box(crate::value::GeoBox::default()),
+        ]);
+        assert_eq!(boxes.to_string(), "{(0,0),(0,0);(0,0),(0,0)}");
+        let nested = Array::from_vec(vec![
+            Value::Record(vec![Value::Int4(1), t("a b")]),
+            Value::Range(Range::closed_open(1, 2)),
+        ]);
+        assert_eq!(nested.to_string(), r#"{"(1,\"a b\")","[1,2)"}"#);
+    }
+
+    #[test]
+    fn range_and_record_text() {
+        let r = Range::Bounds {
+            lower: RangeBound::Unbounded,
+            upper: RangeBound::Inclusive(Box::new(t("a \"q\" b"))),
+        };
+        assert_eq!(r.to_string(), r#"(,"a ""q"" b"]"#);
+        let r = Range::closed_open(t(""), t("z"));
+        assert_eq!(r.to_string(), r#"["",z)"#);
+        let rec = Value::Record(vec![
+            Value::Int4(1),
+            t("a b"),
+            Value::Null,
+            t(""),
+            t("x\"y\\"),
+            t("(p)"),
+        ]);
+        assert_eq!(rec.to_string(), r#"(1,"a b",,"","x""y\\","(p)")"#);
+        let mr = Value::Multirange(vec![Range::closed_open(1, 3), Range::closed_open(5, 7)]);
+        assert_eq!(mr.to_string(), "{[1,3),[5,7)}");
+        assert_eq!(Value::Multirange(vec![]).to_string(), "{}");
+    }
+}

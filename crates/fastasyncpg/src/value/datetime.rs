@@ -193,7 +193,7 @@ impl fmt::Display for Date {
 fn parse_ymd(s: &str) -> Option<(i64, u32, u32, &str)> {
     let b = s.as_bytes();
     let ylen = b.iter().take_while(|c| c.is_ascii_digit()).count();
-    if ylen < 1 || ylen > 7 || b.get(ylen) != Some(&b'-') {
+    if !(1..=7).contains(&ylen) || b.get(ylen) != Some(&b'-') {
         return None;
     }
     let year: i64 = s[..ylen].parse().ok()?;

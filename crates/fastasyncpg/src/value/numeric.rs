@@ -613,3 +613,22 @@ mod tests {
         assert_eq!("1.2300".parse::<Numeric>().unwrap().scale(), 4);
     }
 }
+
+#[cfg(all(test, feature = "rust_decimal"))]
+mod decimal_tests {
+    use super::*;
+    use rust_decimal::Decimal;
+
+    #[test]
+    fn rust_decimal_conversions() {
+        let d: Decimal = "-1.2300".parse().unwrap();
+        let n = Numeric::from(d);
+        assert_eq!(n.to_string(), "-1.2300");
+        let back = Decimal::try_from(&n).unwrap();
+        assert_eq!(back, d);
+        assert_eq!(back.scale(), 4);
+        assert!(Decimal::try_from(&Numeric::nan()).is_err());
+        let big: Numeric = "1234567890123456789012345678901234567890".parse().unwrap();
+        assert!(Decimal::try_from(&big).is_err());
+    }
+}
