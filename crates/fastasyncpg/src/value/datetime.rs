@@ -875,8 +875,8 @@ impl FromStr for Interval {
         if tokens.is_empty() {
             return Err(err());
         }
-        let mut months: i64 = 0;
-        let mut days: i64 = 0;
+        let mut months: i128 = 0;
+        let mut days: i128 = 0;
         let mut micros: i128 = 0;
         let mut i = 0;
         while i < tokens.len() {
@@ -899,14 +899,16 @@ impl FromStr for Interval {
                 }
                 let v =
                     h as i128 * USECS_PER_HOUR as i128 + m as i128 * USECS_PER_MINUTE as i128 + sec;
-                micros += if neg { -v } else { v };
+                micros = micros
+                    .checked_add(if neg { -v } else { v })
+                    .ok_or_else(err)?;
                 i += 1;
                 continue;
             }
             let unit = tokens.get(i + 1).ok_or_else(err)?.to_ascii_lowercase();
             i += 2;
             let unit = unit.as_str();
-            let int_units: Option<i64> = match unit {
+            let int_units: Option<i128> = match unit {
                 "millennium" | "millennia" | "millenniums" | "mil" | "mils" => Some(12_000),
                 "century" | "centuries" | "cent" | "c" => Some(1200),
                 "decade" | "decades" | "dec" | "decs" => Some(120),
@@ -916,12 +918,20 @@ impl FromStr for Interval {
             };
             if let Some(mult) = int_units {
                 let v: i64 = t.parse().map_err(|_| err())?;
-                months += v.checked_mul(mult).ok_or_else(err)?;
+                months = months.checked_add(v as i128 * mult).ok_or_else(err)?;
                 continue;
             }
             match unit {
-                "week" | "weeks" | "w" => days += t.parse::<i64>().map_err(|_| err())? * 7,
-                "day" | "days" | "d" => days += t.parse::<i64>().map_err(|_| err())?,
+                "week" | "weeks" | "w" => {
+                    days = days
+                        .checked_add(t.parse::<i64>().map_err(|_| err())? as i128 * 7)
+                        .ok_or_else(err)?
+                }
+                "day" | "days" | "d" => {
+                    days = days
+                        .checked_add(t.parse::<i64>().map_err(|_| err())? as i128)
+                        .ok_or_else(err)?
+                }
                 _ => {
                     let mult: i128 = match unit {
                         "hour" | "hours" | "h" | "hr" | "hrs" => USECS_PER_HOUR as i128,
@@ -932,7 +942,9 @@ impl FromStr for Interval {
                         _ => return Err(err()),
                     };
                     let v = parse_decimal_micros(t).ok_or_else(err)?; // value * 1e6
-                    micros += v * mult / USECS_PER_SEC as i128;
+                    micros = micros
+                        .checked_add(v * mult / USECS_PER_SEC as i128)
+                        .ok_or_else(err)?;
                 }
             }
         }

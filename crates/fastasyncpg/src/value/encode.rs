@@ -105,7 +105,7 @@ pub(crate) fn encode(v: &Value, ty: &Type, out: &mut BytesMut) -> Result<IsNull,
         Value::Int8(i) | Value::Money(i) => pt::int8_to_sql(*i, out),
         Value::Float4(f) => pt::float4_to_sql(*f, out),
         Value::Float8(f) => pt::float8_to_sql(*f, out),
-        Value::Numeric(n) => n.to_binary(out),
+        Value::Numeric(n) => n.to_binary(out)?,
         Value::Text(s)
         | Value::Xml(s)
         | Value::Literal(s)

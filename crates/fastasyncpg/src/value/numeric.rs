@@ -214,8 +214,9 @@ impl Numeric {
         Numeric(Repr::Finite(s))
     }
 
-    /// Writes the binary wire format of `numeric`.
-    pub(crate) fn to_binary(&self, out: &mut BytesMut) {
+    /// Writes the binary wire format of `numeric`; fails for a value beyond the format's limits
+    /// (32767 base-10000 digits, weight within ±32767).
+    pub(crate) fn to_binary(&self, out: &mut BytesMut) -> Result<(), String> {
         let sign = match &self.0 {
             Repr::NaN => NUMERIC_NAN,
             Repr::Infinity => NUMERIC_PINF,
@@ -263,6 +264,15 @@ impl Numeric {
                 } else {
                     (weight, if neg { NUMERIC_NEG } else { NUMERIC_POS })
                 };
+                if digits.len() > i16::MAX as usize
+                    || i16::try_from(weight).is_err()
+                    || frac.len() > 0x3FFF
+                {
+                    return Err(format!(
+                        "numeric value with {} digits is too large to send",
+                        int.len() + frac.len()
+                    ));
+                }
                 out.reserve(8 + digits.len() * 2);
                 out.put_i16(digits.len() as i16);
                 out.put_i16(weight as i16);
@@ -271,13 +281,14 @@ impl Numeric {
                 for &d in digits {
                     out.put_i16(d);
                 }
-                return;
+                return Ok(());
             }
         };
         out.put_i16(0);
         out.put_i16(0);
         out.put_u16(sign);
         out.put_u16(0);
+        Ok(())
     }
 
     /// Reads the binary wire format of `numeric`.
@@ -510,7 +521,7 @@ mod tests {
     fn roundtrip(s: &str) -> Numeric {
         let n: Numeric = s.parse().unwrap();
         let mut buf = BytesMut::new();
-        n.to_binary(&mut buf);
+        n.to_binary(&mut buf).unwrap();
         let back = Numeric::from_binary(&buf).unwrap();
         assert_eq!(back, n, "binary round trip of {s}");
         n
@@ -575,7 +586,7 @@ mod tests {
     fn binary_layout() {
         let enc = |s: &str| {
             let mut b = BytesMut::new();
-            s.parse::<Numeric>().unwrap().to_binary(&mut b);
+            s.parse::<Numeric>().unwrap().to_binary(&mut b).unwrap();
             b.to_vec()
         };
         // 10000 = one digit 1 at weight 1
@@ -611,6 +622,8 @@ mod tests {
             "0.00"
         );
         assert_eq!("1.2300".parse::<Numeric>().unwrap().scale(), 4);
+        let huge: Numeric = "1e140000".parse().unwrap();
+        assert!(huge.to_binary(&mut BytesMut::new()).is_err());
     }
 }
 

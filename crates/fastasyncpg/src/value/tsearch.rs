@@ -110,7 +110,7 @@ fn priority(oper: u8) -> i32 {
 pub(crate) fn tsquery_to_text(raw: &[u8]) -> Res<String> {
     let mut r = Reader(raw);
     let n = r.i32()?;
-    let mut items = Vec::with_capacity(n.max(0) as usize);
+    let mut items = Vec::with_capacity((n.max(0) as usize).min(raw.len() / 2));
     for _ in 0..n {
         match r.u8()? {
             1 => {
