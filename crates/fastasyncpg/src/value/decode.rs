@@ -88,6 +88,11 @@ fn decode_known(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
         Kind::Composite(fields) => {
             let types: Vec<&Type> = fields.iter().map(|f| f.type_()).collect();
             let values = decode_record(raw, Some(&types))?;
+            if values.len() != fields.len() {
+                // The driver's description of the type is stale (columns added or dropped since
+                // it was cached): keep the values, without names.
+                return Ok(Value::Record(values));
+            }
             let fields = fields
                 .iter()
                 .map(|f| f.name().to_string())

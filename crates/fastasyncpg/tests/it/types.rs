@@ -832,8 +832,9 @@ async fn user_defined_types() {
          CREATE TYPE pair AS (a int4, b text, c mood, d int4[]);
          CREATE TYPE nest AS (p pair, note text);
          CREATE TYPE floatrange AS RANGE (subtype = float8);
-         CREATE TABLE item (id int4, name text, price numeric);
-         INSERT INTO item VALUES (1, 'x y', 9.99);",
+         CREATE TABLE item (id int4, gone int4, name text, price numeric);
+         INSERT INTO item VALUES (1, 0, 'x y', 9.99);
+         ALTER TABLE item DROP COLUMN gone;",
     )
     .await
     .unwrap();
@@ -891,7 +892,7 @@ async fn user_defined_types() {
     for (ty, lit, expected) in cases {
         check(&c, ty, lit, &expected, 0).await;
     }
-    // A table's row type.
+    // A table's row type (with a dropped column).
     let row = select(&c, "SELECT item FROM item").await;
     assert_eq!(
         row,
@@ -908,6 +909,16 @@ async fn user_defined_types() {
     assert_eq!(
         row.to_json(),
         serde_json::json!({"id": 1, "name": "x y", "price": 9.99})
+    );
+    assert_eq!(param(&c, "item", &row).await.unwrap(), row);
+    // The driver caches type descriptions per connection: a column added since then makes the
+    // description stale, and the value still decodes, as an anonymous record.
+    c.batch_execute("ALTER TABLE item ADD COLUMN extra int4")
+        .await
+        .unwrap();
+    assert_eq!(
+        select(&c, "SELECT item FROM item").await,
+        Value::Record(vec![Value::Int4(1), text("x y"), num("9.99"), Value::Null])
     );
     // Coercion into user-defined types.
     assert_eq!(param(&c, "mood", &text("sad")).await.unwrap(), mood("sad"));
