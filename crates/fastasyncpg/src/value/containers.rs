@@ -23,10 +23,20 @@ pub struct ArrayDim {
 /// let a = Array::from_vec(vec![Value::Int4(1), Value::Null, Value::Text("a b".into())]);
 /// assert_eq!(a.to_string(), r#"{1,NULL,"a b"}"#);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq)]
+///
+/// An array decoded from a column of a user-defined element type (an enum, a composite…)
+/// remembers its type's name for [`Value::type_name`]; equality ignores it.
+#[derive(Clone, Debug, Default)]
 pub struct Array {
     dims: Vec<ArrayDim>,
     elements: Vec<Value>,
+    type_name: Option<Box<str>>,
+}
+
+impl PartialEq for Array {
+    fn eq(&self, other: &Array) -> bool {
+        self.dims == other.dims && self.elements == other.elements
+    }
 }
 
 impl Array {
@@ -47,7 +57,11 @@ impl Array {
         } else {
             dims
         };
-        Some(Array { dims, elements })
+        Some(Array {
+            dims,
+            elements,
+            type_name: None,
+        })
     }
 
     /// A one-dimensional array (lower bound 1); an empty `Vec` gives the empty array `{}`.
@@ -60,7 +74,11 @@ impl Array {
                 lower_bound: 1,
             }]
         };
-        Array { dims, elements }
+        Array {
+            dims,
+            elements,
+            type_name: None,
+        }
     }
 
     /// The dimensions (none for an empty array).
@@ -102,6 +120,7 @@ impl Array {
             out.push(Value::Array(Array {
                 dims: inner.clone(),
                 elements: part,
+                type_name: self.type_name.clone(),
             }));
         }
         out
@@ -130,7 +149,11 @@ impl Array {
                         elements.extend(a.elements);
                     }
                 }
-                return Array { dims, elements };
+                return Array {
+                    dims,
+                    elements,
+                    type_name: None,
+                };
             }
         }
         Array::from_vec(rows)
@@ -140,7 +163,18 @@ impl Array {
         Array {
             dims: self.dims.clone(),
             elements,
+            type_name: None,
         }
+    }
+
+    /// The array type's name when it was decoded from a user-defined element type
+    /// (`mood[]`); `None` otherwise.
+    pub fn type_name(&self) -> Option<&str> {
+        self.type_name.as_deref()
+    }
+
+    pub(crate) fn set_type_name(&mut self, name: String) {
+        self.type_name = Some(name.into_boxed_str());
     }
 }
 

@@ -76,7 +76,15 @@ fn points(raw: &[u8], first: usize, n: usize) -> Result<Vec<Point>, BoxError> {
 fn decode_known(ty: &Type, raw: &[u8]) -> Result<Value, BoxError> {
     match ty.kind() {
         Kind::Domain(base) => return decode_known(base, raw),
-        Kind::Array(elem) => return decode_array(elem, raw),
+        Kind::Array(elem) => {
+            let mut v = decode_array(elem, raw)?;
+            if let Value::Array(a) = &mut v {
+                if Type::from_oid(elem.oid()).is_none() {
+                    a.set_type_name(super::sql_type_name(ty));
+                }
+            }
+            return Ok(v);
+        }
         Kind::Range(elem) => return Ok(Value::Range(decode_range(elem, raw)?)),
         Kind::Multirange(elem) => return decode_multirange(elem, raw),
         Kind::Enum(_) => {

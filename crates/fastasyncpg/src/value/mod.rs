@@ -231,7 +231,7 @@ impl Value {
             Value::TsVector(_) => "tsvector",
             Value::TsQuery(_) => "tsquery",
             Value::Enum { type_name, .. } => type_name,
-            Value::Array(a) => array_type_name(a),
+            Value::Array(a) => a.type_name().unwrap_or_else(|| array_type_name(a)),
             Value::Range(r) => range_type_name(r.some_value(), false),
             Value::Multirange(rs) => range_type_name(rs.iter().find_map(|r| r.some_value()), true),
             Value::Composite(c) => &c.type_name,

@@ -892,6 +892,17 @@ async fn user_defined_types() {
     for (ty, lit, expected) in cases {
         check(&c, ty, lit, &expected, 0).await;
     }
+    // Type names, for messages.
+    assert_eq!(select(&c, "SELECT 'ok'::mood").await.type_name(), "mood");
+    assert_eq!(
+        select(&c, "SELECT ARRAY['ok'::mood]").await.type_name(),
+        "mood[]"
+    );
+    assert_eq!(select(&c, "SELECT ARRAY[1]").await.type_name(), "integer[]");
+    assert_eq!(
+        select(&c, "SELECT '(1,a,ok,{})'::pair").await.type_name(),
+        "pair"
+    );
     // A table's row type (with a dropped column).
     let row = select(&c, "SELECT item FROM item").await;
     assert_eq!(
