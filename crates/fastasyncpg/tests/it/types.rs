@@ -1140,6 +1140,22 @@ async fn coercion_of_parameters() {
         ),
         ("int4[]", text("{3,4}"), ints(&[3, 4])),
         (
+            "point[]",
+            Value::from(vec!["(1,2)", "(3,4.5)"]),
+            Value::from(vec![Value::Point(pt(1.0, 2.0)), Value::Point(pt(3.0, 4.5))]),
+        ),
+        (
+            "int8range[]",
+            Value::from(vec![
+                Value::Literal("[1,3]".into()),
+                Value::Range(Range::closed_open(5, 6)),
+            ]),
+            Value::from(vec![
+                Value::Range(Range::closed_open(1i64, 4i64)),
+                Value::Range(Range::closed_open(5i64, 6i64)),
+            ]),
+        ),
+        (
             "tsvector[]",
             Value::from(vec!["a b"]),
             Value::from(vec![Value::TsVector("'a' 'b'".into())]),
