@@ -1,1 +1,122 @@
-fn main() {}
+//! The `fastasyncpg` command line: run SQL, list tables, run the demo.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use fastasyncpg::{Args, Database, Value};
+
+mod demo;
+
+/// PostgreSQL as easy as a notebook.
+#[derive(Parser)]
+#[command(name = "fastasyncpg", version, about)]
+struct Cli {
+    /// Connection URL or key=value DSN. Defaults to DATABASE_URL, then the PG* variables
+    /// (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGPASSFILE, PGAPPNAME, PGSSLMODE).
+    #[arg(long, global = true)]
+    url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run SQL and print the result.
+    ///
+    /// Placeholders may be $1, ? or :name. Each ARG and --param value is sent as text and
+    /// read by the server as a literal of the parameter's type (so '2024-01-31', '{1,2}' or
+    /// '[1,5)' work for date, array and range parameters).
+    ///
+    /// --format json prints one JSON array of objects keyed by column name. Values are exact:
+    /// integers and numerics are JSON numbers with every digit (no rounding); NaN, Infinity
+    /// and -Infinity (float or numeric) are the strings "NaN", "Infinity", "-Infinity"; bytea
+    /// is a string "\\x<hex>"; dates and times are ISO 8601 strings; json/jsonb are embedded
+    /// as JSON; arrays are JSON arrays; other types are their PostgreSQL text form.
+    Q {
+        /// The SQL to run.
+        sql: String,
+        /// Positional arguments for $n / ? placeholders.
+        args: Vec<String>,
+        /// A named argument for a :name placeholder, as NAME=VALUE (repeatable).
+        #[arg(long = "param", value_name = "NAME=VALUE")]
+        params: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// List tables and views with their schema.
+    Tables,
+    /// Start a throwaway PostgreSQL, load the Chinook sample database and take the tour.
+    Demo,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn open(url: &Option<String>) -> fastasyncpg::Result<Database> {
+    fastasyncpg::connect(url.as_deref().unwrap_or("")).await
+}
+
+async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Q {
+            sql,
+            args,
+            params,
+            format,
+        } => {
+            let mut a = Args::new();
+            for v in args {
+                a = a.arg(Value::Literal(v));
+            }
+            for p in params {
+                let (k, v) = p
+                    .split_once('=')
+                    .ok_or_else(|| format!("--param {p:?} must look like NAME=VALUE"))?;
+                a = a.named(k, Value::Literal(v.to_string()));
+            }
+            let db = open(&cli.url).await?;
+            let res = db.q(&sql, a).await?;
+            match format {
+                Format::Table => println!("{res}"),
+                Format::Json => println!("{}", serde_json::to_string_pretty(&res.to_json()?)?),
+                Format::Csv => print!("{}", res.to_csv()?),
+            }
+        }
+        Command::Tables => {
+            let db = open(&cli.url).await?;
+            let res = db
+                .q(
+                    "SELECT n.nspname AS schema, c.relname AS name,
+                            CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
+                                 WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                                 WHEN 'f' THEN 'foreign table' END AS kind
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE c.relkind IN ('r','p','v','m','f') AND NOT c.relispartition
+                       AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+                     ORDER BY 1, 2",
+                    (),
+                )
+                .await?;
+            println!("{res}");
+        }
+        Command::Demo => demo::run(cli.url).await?,
+    }
+    Ok(())
+}

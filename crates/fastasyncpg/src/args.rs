@@ -73,22 +73,34 @@ impl IntoArgs for () {
 }
 impl<T: Into<Value>> IntoArgs for Vec<T> {
     fn into_args(self) -> Args {
-        Args { positional: self.into_iter().map(Into::into).collect(), named: Vec::new() }
+        Args {
+            positional: self.into_iter().map(Into::into).collect(),
+            named: Vec::new(),
+        }
     }
 }
 impl<T: Into<Value>, const N: usize> IntoArgs for [T; N] {
     fn into_args(self) -> Args {
-        Args { positional: self.into_iter().map(Into::into).collect(), named: Vec::new() }
+        Args {
+            positional: self.into_iter().map(Into::into).collect(),
+            named: Vec::new(),
+        }
     }
 }
 impl IntoArgs for &[Value] {
     fn into_args(self) -> Args {
-        Args { positional: self.to_vec(), named: Vec::new() }
+        Args {
+            positional: self.to_vec(),
+            named: Vec::new(),
+        }
     }
 }
 impl IntoArgs for &Vec<Value> {
     fn into_args(self) -> Args {
-        Args { positional: self.clone(), named: Vec::new() }
+        Args {
+            positional: self.clone(),
+            named: Vec::new(),
+        }
     }
 }
 

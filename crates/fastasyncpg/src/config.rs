@@ -47,7 +47,11 @@ impl fmt::Debug for ConnectOptions {
 }
 
 /// Our own options, accepted in the DSN (URL query or `key=value`) besides libpq's.
-const OWN_KEYS: [&str; 3] = ["statement_cache_size", "statement_cache_mode", "command_timeout"];
+const OWN_KEYS: [&str; 3] = [
+    "statement_cache_size",
+    "statement_cache_mode",
+    "command_timeout",
+];
 
 impl ConnectOptions {
     /// Settings from the environment only: `DATABASE_URL` if set, else the `PG*` variables.
@@ -92,7 +96,9 @@ impl ConnectOptions {
             match k.as_str() {
                 "statement_cache_size" => {
                     opts.statement_cache_size = v.parse().map_err(|_| {
-                        Error::config(format!("statement_cache_size must be a whole number, got {v:?}"))
+                        Error::config(format!(
+                            "statement_cache_size must be a whole number, got {v:?}"
+                        ))
                     })?
                 }
                 "statement_cache_mode" => {
@@ -216,16 +222,30 @@ impl ConnectOptions {
                 Host::Unix(p) => sockets.push(p.display().to_string()),
             }
         }
-        let userpart = if user.is_empty() { String::new() } else { format!("{}@", pct(user)) };
+        let userpart = if user.is_empty() {
+            String::new()
+        } else {
+            format!("{}@", pct(user))
+        };
         if !tcp.is_empty() {
             let hosts: Vec<String> = tcp
                 .iter()
-                .map(|h| if h.contains(':') { format!("[{h}]:{port}") } else { format!("{h}:{port}") })
+                .map(|h| {
+                    if h.contains(':') {
+                        format!("[{h}]:{port}")
+                    } else {
+                        format!("{h}:{port}")
+                    }
+                })
                 .collect();
             format!("postgresql://{userpart}{}/{}", hosts.join(","), pct(db))
         } else {
             let host = sockets.first().cloned().unwrap_or_default();
-            format!("postgresql://{userpart}/{}?host={}&port={port}", pct(db), pct(&host))
+            format!(
+                "postgresql://{userpart}/{}?host={}&port={port}",
+                pct(db),
+                pct(&host)
+            )
         }
     }
 
@@ -326,7 +346,9 @@ fn pct(s: &str) -> String {
 fn split_own_options(dsn: &str) -> (String, Vec<(String, String)>) {
     let mut own = Vec::new();
     if dsn.starts_with("postgres://") || dsn.starts_with("postgresql://") {
-        let Some((base, query)) = dsn.split_once('?') else { return (dsn.to_string(), own) };
+        let Some((base, query)) = dsn.split_once('?') else {
+            return (dsn.to_string(), own);
+        };
         let mut keep = Vec::new();
         for kv in query.split('&').filter(|s| !s.is_empty()) {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
@@ -336,7 +358,11 @@ fn split_own_options(dsn: &str) -> (String, Vec<(String, String)>) {
                 keep.push(kv);
             }
         }
-        let rest = if keep.is_empty() { base.to_string() } else { format!("{base}?{}", keep.join("&")) };
+        let rest = if keep.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}?{}", keep.join("&"))
+        };
         (rest, own)
     } else {
         // key=value form; values may be quoted with '...'. Our keys never need quoting.
@@ -383,7 +409,9 @@ fn rebuild_without_hosts(pg: &tokio_postgres::Config) -> tokio_postgres::Config 
 fn os_user() -> Option<String> {
     env("USER").or_else(|| env("LOGNAME")).or_else(|| {
         // Fall back to the passwd entry of the effective uid.
-        let uid = std::fs::metadata("/proc/self").ok().map(|m| std::os::unix::fs::MetadataExt::uid(&m))?;
+        let uid = std::fs::metadata("/proc/self")
+            .ok()
+            .map(|m| std::os::unix::fs::MetadataExt::uid(&m))?;
         let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
         passwd.lines().find_map(|l| {
             let f: Vec<&str> = l.split(':').collect();
@@ -406,7 +434,9 @@ fn apply_env_defaults(pg: &mut tokio_postgres::Config) -> Result<()> {
                 }
             }
             None => {
-                let sock = ["/var/run/postgresql", "/tmp"].into_iter().find(|d| Path::new(d).is_dir() && has_socket(d));
+                let sock = ["/var/run/postgresql", "/tmp"]
+                    .into_iter()
+                    .find(|d| Path::new(d).is_dir() && has_socket(d));
                 match sock {
                     Some(d) => pg.host_path(d),
                     None => pg.host("localhost"),
@@ -416,7 +446,9 @@ fn apply_env_defaults(pg: &mut tokio_postgres::Config) -> Result<()> {
     }
     if pg.get_ports().is_empty() {
         let port = match env("PGPORT") {
-            Some(p) => p.parse().map_err(|_| Error::config(format!("PGPORT must be a port number, got {p:?}")))?,
+            Some(p) => p
+                .parse()
+                .map_err(|_| Error::config(format!("PGPORT must be a port number, got {p:?}")))?,
             None => 5432,
         };
         pg.port(port);
@@ -448,7 +480,11 @@ fn apply_env_defaults(pg: &mut tokio_postgres::Config) -> Result<()> {
                 "disable" => SslMode::Disable,
                 "allow" | "prefer" => SslMode::Prefer,
                 "require" | "verify-ca" | "verify-full" => SslMode::Require,
-                other => return Err(Error::config(format!("PGSSLMODE {other:?} is not a valid sslmode"))),
+                other => {
+                    return Err(Error::config(format!(
+                        "PGSSLMODE {other:?} is not a valid sslmode"
+                    )))
+                }
             });
         }
     }
@@ -464,7 +500,10 @@ fn apply_env_defaults(pg: &mut tokio_postgres::Config) -> Result<()> {
 
 fn has_socket(dir: &str) -> bool {
     std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().any(|e| e.file_name().to_string_lossy().starts_with(".s.PGSQL.")))
+        .map(|rd| {
+            rd.flatten()
+                .any(|e| e.file_name().to_string_lossy().starts_with(".s.PGSQL."))
+        })
         .unwrap_or(false)
 }
 
@@ -485,7 +524,13 @@ fn passfile_password(pg: &tokio_postgres::Config) -> Option<Vec<u8>> {
     passfile_lookup(&text, &host, &port, db, user).map(String::into_bytes)
 }
 
-pub(crate) fn passfile_lookup(text: &str, host: &str, port: &str, db: &str, user: &str) -> Option<String> {
+pub(crate) fn passfile_lookup(
+    text: &str,
+    host: &str,
+    port: &str,
+    db: &str,
+    user: &str,
+) -> Option<String> {
     for line in text.lines() {
         if line.trim_start().starts_with('#') || line.trim().is_empty() {
             continue;
@@ -509,7 +554,11 @@ pub(crate) fn passfile_lookup(text: &str, host: &str, port: &str, db: &str, user
             continue;
         }
         let ok = |f: &str, v: &str| f == "*" || f == v;
-        if ok(&fields[0], host) && ok(&fields[1], port) && ok(&fields[2], db) && ok(&fields[3], user) {
+        if ok(&fields[0], host)
+            && ok(&fields[1], port)
+            && ok(&fields[2], db)
+            && ok(&fields[3], user)
+        {
             return Some(fields[4].clone());
         }
     }
@@ -523,15 +572,25 @@ mod tests {
     #[test]
     fn passfile_matches_with_wildcards_and_escapes() {
         let text = "# comment\nother:5432:*:*:nope\nlocalhost:*:chin\\:ook:bob:s3cr\\:et\n*:*:*:*:fallback\n";
-        assert_eq!(passfile_lookup(text, "localhost", "5432", "chin:ook", "bob").as_deref(), Some("s3cr:et"));
-        assert_eq!(passfile_lookup(text, "db", "1", "x", "y").as_deref(), Some("fallback"));
+        assert_eq!(
+            passfile_lookup(text, "localhost", "5432", "chin:ook", "bob").as_deref(),
+            Some("s3cr:et")
+        );
+        assert_eq!(
+            passfile_lookup(text, "db", "1", "x", "y").as_deref(),
+            Some("fallback")
+        );
     }
 
     #[test]
     fn own_options_are_split_from_url_and_dsn() {
-        let (rest, own) = split_own_options("postgresql://u@h/db?statement_cache_size=0&application_name=x");
+        let (rest, own) =
+            split_own_options("postgresql://u@h/db?statement_cache_size=0&application_name=x");
         assert_eq!(rest, "postgresql://u@h/db?application_name=x");
-        assert_eq!(own, vec![("statement_cache_size".to_string(), "0".to_string())]);
+        assert_eq!(
+            own,
+            vec![("statement_cache_size".to_string(), "0".to_string())]
+        );
         let (rest, own) = split_own_options("host=h statement_cache_mode=unnamed dbname=d");
         assert_eq!(rest, "host=h dbname=d");
         assert_eq!(own.len(), 1);
@@ -541,7 +600,8 @@ mod tests {
     fn url_hides_password() {
         let o = ConnectOptions::parse("postgresql://bob:secret@127.0.0.1:5433/chinook").unwrap();
         assert_eq!(o.url(), "postgresql://bob@127.0.0.1:5433/chinook");
-        let o = ConnectOptions::parse("host=/tmp/sock port=6000 user=al dbname=x password=pw").unwrap();
+        let o =
+            ConnectOptions::parse("host=/tmp/sock port=6000 user=al dbname=x password=pw").unwrap();
         assert_eq!(o.url(), "postgresql://al@/x?host=%2Ftmp%2Fsock&port=6000");
     }
 

@@ -51,9 +51,11 @@ pub(crate) struct Conn {
 
 impl Conn {
     pub(crate) async fn connect(opts: &ConnectOptions) -> Result<Conn> {
-        let (client, mut connection) = opts.pg.connect(NoTls).await.map_err(|e| {
-            Error::from(e).context(format!("cannot connect to {}", opts.url()))
-        })?;
+        let (client, mut connection) = opts
+            .pg
+            .connect(NoTls)
+            .await
+            .map_err(|e| Error::from(e).context(format!("cannot connect to {}", opts.url())))?;
         let (tx, rx) = mpsc::unbounded_channel();
         // Drive the connection, forwarding notifications and logging notices.
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -78,7 +80,10 @@ impl Conn {
                 }
             }
         });
-        let cache = match (opts.cache_mode, NonZeroUsize::new(opts.statement_cache_size)) {
+        let cache = match (
+            opts.cache_mode,
+            NonZeroUsize::new(opts.statement_cache_size),
+        ) {
             (StatementCacheMode::Named, Some(n)) => Some(Mutex::new(LruCache::new(n))),
             _ => None,
         };
@@ -100,7 +105,9 @@ impl Conn {
 
     /// Number of statements in the cache.
     pub(crate) fn cached_statements(&self) -> usize {
-        self.cache.as_ref().map_or(0, |c| c.lock().map(|c| c.len()).unwrap_or(0))
+        self.cache
+            .as_ref()
+            .map_or(0, |c| c.lock().map(|c| c.len()).unwrap_or(0))
     }
 
     pub(crate) fn take_notifications(&self) -> Option<mpsc::UnboundedReceiver<Notification>> {
@@ -115,10 +122,16 @@ impl Conn {
             }
         }
         let stmt = self.client.prepare(sql).await?;
-        let p = Prepared { cols: Arc::new(Columns::from_pg(stmt.columns())), stmt };
+        let p = Prepared {
+            cols: Arc::new(Columns::from_pg(stmt.columns())),
+            stmt,
+        };
         if let Some(cache) = &self.cache {
             // Evicted statements are closed on the server when their last clone drops.
-            cache.lock().map_err(|_| poisoned())?.put(sql.to_string(), p.clone());
+            cache
+                .lock()
+                .map_err(|_| poisoned())?
+                .put(sql.to_string(), p.clone());
         }
         Ok(p)
     }
@@ -134,19 +147,32 @@ impl Conn {
     }
 
     /// Runs `sql` with `args`, returning the result columns and the raw rows.
-    pub(crate) async fn query(&self, sql: &str, args: &[Value]) -> Result<(Arc<Columns>, Vec<tokio_postgres::Row>)> {
+    pub(crate) async fn query(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Arc<Columns>, Vec<tokio_postgres::Row>)> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         match self.mode {
             StatementCacheMode::Named => {
-                let p = self.prepare(sql).await?;
-                let coerced = coerce_args(&p.stmt, args)?;
-                let rows = self.client.query(&p.stmt, &as_params(&coerced)).await?;
-                Ok((p.cols, rows))
+                let mut retried = false;
+                loop {
+                    let p = self.prepare(sql).await?;
+                    let coerced = coerce_args(&p.stmt, args)?;
+                    match self.client.query(&p.stmt, &as_params(&coerced)).await {
+                        Ok(rows) => return Ok((p.cols, rows)),
+                        Err(e) if !retried && self.stale_statement(sql, &e) => retried = true,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
             StatementCacheMode::Unnamed => {
-                let params: Vec<(TextParam<'_>, Type)> = args.iter().map(|v| (TextParam(v), Type::UNKNOWN)).collect();
-                let typed: Vec<(&(dyn ToSql + Sync), Type)> =
-                    params.iter().map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone())).collect();
+                let params: Vec<(TextParam<'_>, Type)> =
+                    args.iter().map(|v| (TextParam(v), Type::UNKNOWN)).collect();
+                let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                    .iter()
+                    .map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone()))
+                    .collect();
                 let rows = self.client.query_typed(sql, &typed).await?;
                 let cols = match rows.first() {
                     Some(r) => Arc::new(Columns::from_pg(r.columns())),
@@ -155,6 +181,25 @@ impl Conn {
                 Ok((cols, rows))
             }
         }
+    }
+
+    /// True when `e` says the cached statement for `sql` no longer matches the table it reads
+    /// (DDL changed its result type) and it is safe to prepare it again and retry: outside a
+    /// transaction, where the failed attempt changed nothing. The stale entry is dropped.
+    fn stale_statement(&self, sql: &str, e: &tokio_postgres::Error) -> bool {
+        let stale = e.code() == Some(&tokio_postgres::error::SqlState::FEATURE_NOT_SUPPORTED)
+            && e.as_db_error().is_some_and(|d| {
+                d.message()
+                    .contains("cached plan must not change result type")
+            });
+        if stale {
+            if let Some(c) = &self.cache {
+                if let Ok(mut c) = c.lock() {
+                    c.pop(sql);
+                }
+            }
+        }
+        stale && self.tx_depth.load(Ordering::SeqCst) == 0
     }
 
     /// Starts `sql` with `args` and returns a stream of its rows (columns known up front for
@@ -168,7 +213,10 @@ impl Conn {
         match self.mode {
             StatementCacheMode::Named => {
                 let p = self.prepare(sql).await?;
-                let coerced: Vec<Value> = coerce_args(&p.stmt, args)?.into_iter().map(|c| c.into_owned()).collect();
+                let coerced: Vec<Value> = coerce_args(&p.stmt, args)?
+                    .into_iter()
+                    .map(|c| c.into_owned())
+                    .collect();
                 let s = self.client.query_raw(&p.stmt, coerced).await?;
                 Ok((Some(p.cols), s))
             }
@@ -184,17 +232,41 @@ impl Conn {
         self.queries.fetch_add(1, Ordering::Relaxed);
         match self.mode {
             StatementCacheMode::Named => {
-                let p = self.prepare(sql).await?;
-                let coerced = coerce_args(&p.stmt, args)?;
-                Ok(self.client.execute(&p.stmt, &as_params(&coerced)).await?)
+                let mut retried = false;
+                loop {
+                    let p = self.prepare(sql).await?;
+                    let coerced = coerce_args(&p.stmt, args)?;
+                    match self.client.execute(&p.stmt, &as_params(&coerced)).await {
+                        Ok(n) => return Ok(n),
+                        Err(e) if !retried && self.stale_statement(sql, &e) => retried = true,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
             StatementCacheMode::Unnamed => {
-                let params: Vec<(TextParam<'_>, Type)> = args.iter().map(|v| (TextParam(v), Type::UNKNOWN)).collect();
-                let typed: Vec<(&(dyn ToSql + Sync), Type)> =
-                    params.iter().map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone())).collect();
+                let params: Vec<(TextParam<'_>, Type)> =
+                    args.iter().map(|v| (TextParam(v), Type::UNKNOWN)).collect();
+                let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+                    .iter()
+                    .map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone()))
+                    .collect();
                 Ok(self.client.execute_typed(sql, &typed).await?)
             }
         }
+    }
+
+    /// Runs one or more statements without arguments (simple query protocol) and returns the
+    /// rows affected, summed over the statements.
+    pub(crate) async fn simple_execute(&self, sql: &str) -> Result<u64> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let msgs = self.client.simple_query(sql).await?;
+        Ok(msgs
+            .iter()
+            .map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::CommandComplete(n) => *n,
+                _ => 0,
+            })
+            .sum())
     }
 
     /// Runs several statements with no arguments (simple query protocol).
@@ -216,7 +288,10 @@ fn poisoned() -> Error {
 
 /// Checks the argument count and coerces each argument to its parameter's type, so that a
 /// value that cannot go in fails before anything is sent, naming the parameter.
-pub(crate) fn coerce_args<'a>(stmt: &Statement, args: &'a [Value]) -> Result<Vec<std::borrow::Cow<'a, Value>>> {
+pub(crate) fn coerce_args<'a>(
+    stmt: &Statement,
+    args: &'a [Value],
+) -> Result<Vec<std::borrow::Cow<'a, Value>>> {
     let params = stmt.params();
     if params.len() != args.len() {
         return Err(Error::bind(format!(
@@ -231,13 +306,18 @@ pub(crate) fn coerce_args<'a>(stmt: &Statement, args: &'a [Value]) -> Result<Vec
         .zip(params)
         .enumerate()
         .map(|(i, (v, ty))| {
-            v.coerce_to(ty).map_err(|msg| Error::bind(format!("parameter ${}: {msg}", i + 1)))
+            v.coerce_to(ty)
+                .map_err(|msg| Error::bind(format!("parameter ${}: {msg}", i + 1)))
         })
         .collect()
 }
 
-pub(crate) fn as_params<'a>(vals: &'a [std::borrow::Cow<'a, Value>]) -> Vec<&'a (dyn ToSql + Sync)> {
-    vals.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect()
+pub(crate) fn as_params<'a>(
+    vals: &'a [std::borrow::Cow<'a, Value>],
+) -> Vec<&'a (dyn ToSql + Sync)> {
+    vals.iter()
+        .map(|v| v.as_ref() as &(dyn ToSql + Sync))
+        .collect()
 }
 
 /// A value sent in text format with an unspecified type: the server infers the type from the
@@ -250,7 +330,8 @@ impl ToSql for TextParam<'_> {
         &self,
         _ty: &Type,
         out: &mut bytes::BytesMut,
-    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
         if self.0.is_null() {
             return Ok(tokio_postgres::types::IsNull::Yes);
         }
@@ -266,4 +347,3 @@ impl ToSql for TextParam<'_> {
     }
     tokio_postgres::types::to_sql_checked!();
 }
-

@@ -78,7 +78,10 @@ pub(crate) enum Target {
     /// Each query takes a connection from the pool and gives it back.
     Pool(Pool),
     /// Queries go to one connection; `tx` is set inside a transaction block.
-    Held { conn: Arc<HeldConn>, tx: Option<Arc<TxFlag>> },
+    Held {
+        conn: Arc<HeldConn>,
+        tx: Option<Arc<TxFlag>>,
+    },
 }
 
 /// Whether the transaction block a handle belongs to is still open.
@@ -114,14 +117,21 @@ pub(crate) async fn connect_with(opts: ConnectOptions) -> Result<Database> {
     let timeout = opts.command_timeout;
     let db = Database {
         inner: Inner::new(opts),
-        target: Target::Held { conn: Arc::new(HeldConn::Own(conn)), tx: None },
+        target: Target::Held {
+            conn: Arc::new(HeldConn::Own(conn)),
+            tx: None,
+        },
         timeout,
     };
+    // The seed's `connect` loads the schema: table handles are ready at once.
     db.refresh().await?;
     Ok(db)
 }
 
-pub(crate) async fn create_pool_with(opts: ConnectOptions, pool_opts: PoolOptions) -> Result<Database> {
+pub(crate) async fn create_pool_with(
+    opts: ConnectOptions,
+    pool_opts: PoolOptions,
+) -> Result<Database> {
     if pool_opts.max_size == 0 {
         return Err(Error::usage("PoolOptions.max_size must be at least 1"));
     }
@@ -136,24 +146,33 @@ pub(crate) async fn create_pool_with(opts: ConnectOptions, pool_opts: PoolOption
         create: opts.pg.get_connect_timeout().copied(),
         recycle: None,
     };
-    let pool = Pool::builder(Manager { opts: opts.clone(), pool: pool_opts.clone() })
-        .max_size(pool_opts.max_size)
-        .timeouts(timeouts)
-        .runtime(deadpool::Runtime::Tokio1)
-        .build()
-        .map_err(|e| Error::usage(format!("cannot build pool: {e}")))?;
+    let pool = Pool::builder(Manager {
+        opts: opts.clone(),
+        pool: pool_opts.clone(),
+    })
+    .max_size(pool_opts.max_size)
+    .timeouts(timeouts)
+    .runtime(deadpool::Runtime::Tokio1)
+    .build()
+    .map_err(|e| Error::usage(format!("cannot build pool: {e}")))?;
     // Open min_size connections now (also proves the settings work).
     let warm = futures_util::future::try_join_all((0..pool_opts.min_size).map(|_| pool.get()))
         .await
         .map_err(pool_error)?;
     drop(warm);
     let timeout = opts.command_timeout;
-    let db = Database { inner: Inner::new(opts), target: Target::Pool(pool), timeout };
+    let db = Database {
+        inner: Inner::new(opts),
+        target: Target::Pool(pool),
+        timeout,
+    };
     db.refresh().await?;
     Ok(db)
 }
 
 /// A connection borrowed for one operation.
+// A short-lived stack value: boxing the pooled variant would cost an allocation per query.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum ConnRef<'a> {
     Pooled(Object),
     Held(&'a Conn),
@@ -198,7 +217,11 @@ impl Database {
     }
 
     /// Runs `fut` under this handle's timeout; on expiry cancels the query on the server.
-    pub(crate) async fn timed<T>(&self, conn: &Conn, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    pub(crate) async fn timed<T>(
+        &self,
+        conn: &Conn,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
         match self.timeout {
             None => fut.await,
             Some(d) => match tokio::time::timeout(d, fut).await {
@@ -210,7 +233,10 @@ impl Database {
                     });
                     Err(Error::new(
                         ErrorKind::Timeout,
-                        format!("query timed out after {:.3}s and was cancelled on the server", d.as_secs_f64()),
+                        format!(
+                            "query timed out after {:.3}s and was cancelled on the server",
+                            d.as_secs_f64()
+                        ),
                     ))
                 }
             },
@@ -218,7 +244,10 @@ impl Database {
     }
 
     /// Converts `?` / `:name` placeholders; `$n`-only SQL passes through untouched.
-    pub(crate) fn prepare_sql<'s>(sql: &'s str, args: impl IntoArgs) -> Result<(std::borrow::Cow<'s, str>, Vec<Value>)> {
+    pub(crate) fn prepare_sql<'s>(
+        sql: &'s str,
+        args: impl IntoArgs,
+    ) -> Result<(std::borrow::Cow<'s, str>, Vec<Value>)> {
         let a = args.into_args();
         if a.named.is_empty() && !sql.contains('?') && !sql.contains(':') {
             return Ok((std::borrow::Cow::Borrowed(sql), a.positional));
@@ -229,14 +258,22 @@ impl Database {
 
     /// Runs `$n`-style SQL with already converted arguments; the core of every read. Raw SQL
     /// is audited by keyword when a hook is set.
-    pub(crate) async fn run_query(&self, sql: &str, args: &[Value]) -> Result<(Arc<Columns>, Vec<Row>)> {
+    pub(crate) async fn run_query(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Arc<Columns>, Vec<Row>)> {
         let r = self.run_query_unaudited(sql, args).await;
         self.audit_raw(sql, || r.as_ref().map(|(_, rows)| rows.len() as u64));
         r
     }
 
     /// [`run_query`](Self::run_query) without the audit hook (the table API reports its own).
-    pub(crate) async fn run_query_unaudited(&self, sql: &str, args: &[Value]) -> Result<(Arc<Columns>, Vec<Row>)> {
+    pub(crate) async fn run_query_unaudited(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Arc<Columns>, Vec<Row>)> {
         let conn = self.conn().await?;
         let (cols, raw) = self.timed(&conn, conn.query(sql, args)).await?;
         let rows = raw.into_iter().map(|r| Row::new(cols.clone(), r)).collect();
@@ -257,15 +294,15 @@ impl Database {
     }
 
     /// Runs a statement and returns the number of rows it affected. With no arguments, `sql`
-    /// may hold several statements separated by `;` (they run in one round trip, and the result
-    /// is 0).
+    /// may hold several statements separated by `;`: they run in one round trip (simple query
+    /// protocol) and the result is the sum of the rows they affected.
     ///
     /// Placeholders: `$1`, `?` and `:name`, in any mix (see [`crate::sql`]).
     pub async fn execute(&self, sql: &str, args: impl IntoArgs) -> Result<u64> {
         let a = args.into_args();
         if a.is_empty() {
             let conn = self.conn().await?;
-            let r = self.timed(&conn, conn.batch_execute(sql)).await.map(|_| 0);
+            let r = self.timed(&conn, conn.simple_execute(sql)).await;
             self.audit_script(sql, r.as_ref().err());
             return r;
         }
@@ -276,7 +313,11 @@ impl Database {
     /// Runs one statement for each argument list, atomically (all or none) and pipelined: the
     /// statement is prepared once and every execution is sent without waiting for the previous
     /// one. Returns the total number of rows affected.
-    pub async fn executemany<A: IntoArgs>(&self, sql: &str, args: impl IntoIterator<Item = A>) -> Result<u64> {
+    pub async fn executemany<A: IntoArgs>(
+        &self,
+        sql: &str,
+        args: impl IntoIterator<Item = A>,
+    ) -> Result<u64> {
         let mut lists = Vec::new();
         let mut converted_sql: Option<String> = None;
         for a in args {
@@ -286,37 +327,45 @@ impl Database {
             }
             lists.push(vals);
         }
-        let Some(csql) = converted_sql else { return Ok(0) };
+        let Some(csql) = converted_sql else {
+            return Ok(0);
+        };
         let audit_sql = csql.clone();
-        let r = self.transaction(move |tx| async move {
-            let conn = tx.conn().await?;
-            let fut = async {
-                match conn.mode {
-                    StatementCacheMode::Named => {
-                        let p = conn.prepare(&csql).await?;
-                        let coerced: Vec<Vec<std::borrow::Cow<'_, Value>>> = lists
-                            .iter()
-                            .enumerate()
-                            .map(|(i, l)| coerce_args(&p.stmt, l).map_err(|e| e.context(format!("argument list {}", i + 1))))
-                            .collect::<Result<_>>()?;
-                        let params: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> =
-                            coerced.iter().map(|c| as_params(c)).collect();
-                        let counts = futures_util::future::try_join_all(
-                            params.iter().map(|ps| conn.client.execute(&p.stmt, ps)),
-                        )
-                        .await?;
-                        Ok(counts.iter().sum())
+        let r = self
+            .transaction(move |tx| async move {
+                let conn = tx.conn().await?;
+                let fut = async {
+                    match conn.mode {
+                        StatementCacheMode::Named => {
+                            let p = conn.prepare(&csql).await?;
+                            let coerced: Vec<Vec<std::borrow::Cow<'_, Value>>> = lists
+                                .iter()
+                                .enumerate()
+                                .map(|(i, l)| {
+                                    coerce_args(&p.stmt, l)
+                                        .map_err(|e| e.context(format!("argument list {}", i + 1)))
+                                })
+                                .collect::<Result<_>>()?;
+                            let params: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> =
+                                coerced.iter().map(|c| as_params(c)).collect();
+                            let counts = futures_util::future::try_join_all(
+                                params.iter().map(|ps| conn.client.execute(&p.stmt, ps)),
+                            )
+                            .await?;
+                            Ok(counts.iter().sum())
+                        }
+                        StatementCacheMode::Unnamed => {
+                            let counts = futures_util::future::try_join_all(
+                                lists.iter().map(|l| conn.execute(&csql, l)),
+                            )
+                            .await?;
+                            Ok(counts.iter().sum())
+                        }
                     }
-                    StatementCacheMode::Unnamed => {
-                        let counts =
-                            futures_util::future::try_join_all(lists.iter().map(|l| conn.execute(&csql, l))).await?;
-                        Ok(counts.iter().sum())
-                    }
-                }
-            };
-            tx.timed(&conn, fut).await
-        })
-        .await;
+                };
+                tx.timed(&conn, fut).await
+            })
+            .await;
         self.audit_raw(&audit_sql, || r.as_ref().copied());
         r
     }
@@ -337,10 +386,9 @@ impl Database {
     /// (`Value` keeps it dynamic). No row is a [`ErrorKind::NotFound`] error; use
     /// `Option<T>` to accept NULL.
     pub async fn fetchval<T: FromValue>(&self, sql: &str, args: impl IntoArgs) -> Result<T> {
-        let row = self
-            .fetchrow(sql, args)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("fetchval: the query returned no row: {sql}")))?;
+        let row = self.fetchrow(sql, args).await?.ok_or_else(|| {
+            Error::not_found(format!("fetchval: the query returned no row: {sql}"))
+        })?;
         if row.is_empty() {
             return Err(Error::usage("fetchval: the query returned no column"));
         }
@@ -366,7 +414,10 @@ impl Database {
     pub async fn item<T: FromValue>(&self, sql: &str, args: impl IntoArgs) -> Result<T> {
         let row = self.qone(sql, args).await?;
         if row.len() != 1 {
-            return Err(Error::usage(format!("item: the query returned {} columns, expected 1", row.len())));
+            return Err(Error::usage(format!(
+                "item: the query returned {} columns, expected 1",
+                row.len()
+            )));
         }
         row.get(0)
     }
@@ -386,7 +437,11 @@ impl Database {
         let r = self.timed(&holder, holder.query_stream(&sql, &args)).await;
         self.audit_raw(&sql, || r.as_ref().map(|_| 0));
         let (cols, inner) = r?;
-        Ok(RowStream { inner: Box::pin(inner), cols, _conn: holder })
+        Ok(RowStream {
+            inner: Box::pin(inner),
+            cols,
+            _conn: holder,
+        })
     }
 
     /// Takes one connection from the pool and keeps it for the returned handle and its clones
@@ -398,7 +453,10 @@ impl Database {
                 let obj = p.get().await.map_err(pool_error)?;
                 Ok(Database {
                     inner: self.inner.clone(),
-                    target: Target::Held { conn: Arc::new(HeldConn::Pooled(obj)), tx: None },
+                    target: Target::Held {
+                        conn: Arc::new(HeldConn::Pooled(obj)),
+                        tx: None,
+                    },
                     timeout: self.timeout,
                 })
             }
@@ -408,26 +466,39 @@ impl Database {
 
     /// A handle whose queries time out after `t` (cancelled on the server); `None` removes it.
     pub fn with_timeout(&self, t: Option<Duration>) -> Database {
-        Database { timeout: t, ..self.clone() }
+        Database {
+            timeout: t,
+            ..self.clone()
+        }
     }
 
     /// Subscribes to notifications (`LISTEN channel`) on a held connection and returns the
     /// receiver of every notification that connection gets. Call on a handle from
     /// [`acquire`](Self::acquire) or [`connect`]; a pool handle holds no connection to listen on.
-    pub async fn listen(&self, channel: &str) -> Result<tokio::sync::mpsc::UnboundedReceiver<Notification>> {
+    pub async fn listen(
+        &self,
+        channel: &str,
+    ) -> Result<tokio::sync::mpsc::UnboundedReceiver<Notification>> {
         let Target::Held { conn, .. } = &self.target else {
-            return Err(Error::usage("listen needs a held connection: call acquire() on the pool first"));
+            return Err(Error::usage(
+                "listen needs a held connection: call acquire() on the pool first",
+            ));
         };
         let rx = conn.take_notifications().ok_or_else(|| {
             Error::usage("notifications of this connection are already being received by an earlier listen()")
         })?;
-        self.execute(&format!("LISTEN {}", crate::sql::quote_ident(channel)), ()).await?;
+        self.execute(&format!("LISTEN {}", crate::sql::quote_ident(channel)), ())
+            .await?;
         Ok(rx)
     }
 
     /// Sends a notification (`pg_notify(channel, payload)`).
     pub async fn notify(&self, channel: &str, payload: &str) -> Result<()> {
-        self.run_query("SELECT pg_notify($1, $2)", &[Value::from(channel), Value::from(payload)]).await?;
+        self.run_query(
+            "SELECT pg_notify($1, $2)",
+            &[Value::from(channel), Value::from(payload)],
+        )
+        .await?;
         Ok(())
     }
 
@@ -487,7 +558,8 @@ impl Database {
     /// The server version, e.g. `150008` for 15.8.
     pub async fn server_version(&self) -> Result<i32> {
         let v: String = self.fetchval("SHOW server_version_num", ()).await?;
-        v.parse().map_err(|_| Error::decode(format!("unexpected server_version_num {v:?}")))
+        v.parse()
+            .map_err(|_| Error::decode(format!("unexpected server_version_num {v:?}")))
     }
 
     /// The settings this handle connects with.
@@ -507,8 +579,13 @@ fn exactly_one(rows: Vec<Row>, sql: &str) -> Result<Row> {
     let mut it = rows.into_iter();
     match (it.next(), it.next()) {
         (Some(r), None) => Ok(r),
-        (None, _) => Err(Error::not_found(format!("the query returned no row: {sql}"))),
-        (Some(_), Some(_)) => Err(Error::new(ErrorKind::NotUnique, format!("the query returned more than one row: {sql}"))),
+        (None, _) => Err(Error::not_found(format!(
+            "the query returned no row: {sql}"
+        ))),
+        (Some(_), Some(_)) => Err(Error::new(
+            ErrorKind::NotUnique,
+            format!("the query returned more than one row: {sql}"),
+        )),
     }
 }
 

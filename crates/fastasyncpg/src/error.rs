@@ -58,7 +58,11 @@ pub struct Error {
 impl Error {
     /// A new error of `kind` with a message.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { kind, message: message.into(), source: None }
+        Error {
+            kind,
+            message: message.into(),
+            source: None,
+        }
     }
 
     /// Attaches the underlying cause.
@@ -83,7 +87,8 @@ impl Error {
         if let Some(db) = src.downcast_ref::<DbError>() {
             return Some(db);
         }
-        src.downcast_ref::<tokio_postgres::Error>().and_then(|e| e.as_db_error())
+        src.downcast_ref::<tokio_postgres::Error>()
+            .and_then(|e| e.as_db_error())
     }
 
     /// The SQLSTATE code, if PostgreSQL reported this error.
@@ -131,7 +136,9 @@ fn kind_of_state(code: &SqlState) -> ErrorKind {
         "23514" => ErrorKind::CheckViolation,
         "40001" | "40P01" => ErrorKind::SerializationFailure,
         "57014" => ErrorKind::Timeout, // query_canceled (statement_timeout or our cancel)
-        c if c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03" => ErrorKind::Closed,
+        c if c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03" => {
+            ErrorKind::Closed
+        }
         _ => ErrorKind::Database,
     }
 }
@@ -140,9 +147,17 @@ impl From<tokio_postgres::Error> for Error {
     fn from(e: tokio_postgres::Error) -> Self {
         if let Some(db) = e.as_db_error() {
             let kind = kind_of_state(db.code());
-            return Error { kind, message: db.message().to_string(), source: Some(Box::new(e)) };
+            return Error {
+                kind,
+                message: db.message().to_string(),
+                source: Some(Box::new(e)),
+            };
         }
-        let kind = if e.is_closed() { ErrorKind::Closed } else { ErrorKind::Other };
+        let kind = if e.is_closed() {
+            ErrorKind::Closed
+        } else {
+            ErrorKind::Other
+        };
         // tokio-postgres' Display is terse ("error serializing parameter 0"): add the cause.
         let mut message = e.to_string();
         let mut cur = std::error::Error::source(&e);
@@ -151,15 +166,31 @@ impl From<tokio_postgres::Error> for Error {
             message.push_str(&s.to_string());
             cur = s.source();
         }
-        let kind = if message.contains("error serializing parameter") { ErrorKind::Bind } else { kind };
-        Error { kind, message, source: Some(Box::new(e)) }
+        let kind = if message.contains("error serializing parameter") {
+            ErrorKind::Bind
+        } else {
+            kind
+        };
+        Error {
+            kind,
+            message,
+            source: Some(Box::new(e)),
+        }
     }
 }
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
-        let kind = if e.kind() == std::io::ErrorKind::TimedOut { ErrorKind::Timeout } else { ErrorKind::Other };
-        Error { kind, message: e.to_string(), source: Some(Box::new(e)) }
+        let kind = if e.kind() == std::io::ErrorKind::TimedOut {
+            ErrorKind::Timeout
+        } else {
+            ErrorKind::Other
+        };
+        Error {
+            kind,
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        }
     }
 }
 
@@ -167,7 +198,13 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.as_db_error() {
             Some(db) => {
-                write!(f, "{}: {} (SQLSTATE {})", db.severity(), db.message(), db.code().code())?;
+                write!(
+                    f,
+                    "{}: {} (SQLSTATE {})",
+                    db.severity(),
+                    db.message(),
+                    db.code().code()
+                )?;
                 if let Some(d) = db.detail() {
                     write!(f, "\nDETAIL: {d}")?;
                 }
@@ -208,7 +245,12 @@ impl fmt::Display for Error {
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error {{ kind: {:?}, message: {:?} }}", self.kind, self.to_string())
+        write!(
+            f,
+            "Error {{ kind: {:?}, message: {:?} }}",
+            self.kind,
+            self.to_string()
+        )
     }
 }
 
@@ -218,7 +260,10 @@ impl std::error::Error for Error {
         // error reporters print it twice. Non-server causes are exposed.
         match self.as_db_error() {
             Some(_) => None,
-            None => self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static)),
+            None => self
+                .source
+                .as_deref()
+                .map(|e| e as &(dyn std::error::Error + 'static)),
         }
     }
 }

@@ -5,13 +5,25 @@
 //! Connect, and every table of the live schema is a ready handle; rows come back readable by
 //! name or as typed structs.
 //!
-//! ```no_run
-//! # async fn demo() -> fastasyncpg::Result<()> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> fastasyncpg::Result<()> {
+//! # let url = fastasyncpg_testing::chinook_db().await; // a throwaway copy of Chinook
 //! use fastasyncpg::{args, connect};
-//! let db = connect("postgresql://localhost/chinook").await?;
+//!
+//! let db = connect(&url).await?; // or connect("") for DATABASE_URL / PG* variables
 //! let n: i64 = db.fetchval("SELECT count(*) FROM artist", ()).await?;
+//! assert_eq!(n, 275);
+//!
+//! // `$n`, `?` and `:name` placeholders, mixed as you like.
 //! let acdc = db.q("SELECT * FROM artist WHERE name = ?", args!["AC/DC"]).await?;
-//! println!("{n} artists\n{acdc}");
+//! println!("{acdc}"); // an aligned text table
+//! let title: String = db
+//!     .fetchrow("SELECT title FROM album WHERE album_id = :id", args![; id = 1])
+//!     .await?
+//!     .expect("album 1")
+//!     .get("title")?;
+//! assert_eq!(title, "For Those About To Rock We Salute You");
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
@@ -23,14 +35,14 @@ mod config;
 mod conn;
 mod database;
 mod ddl;
-mod pool;
-mod transaction;
 pub mod error;
+mod pool;
 mod results;
 mod row;
 pub mod schema;
 pub mod sql;
 mod table;
+mod transaction;
 pub mod value;
 
 pub use args::{Args, IntoArgs};
@@ -39,12 +51,12 @@ pub use config::{ConnectOptions, PoolOptions, StatementCacheMode};
 pub use conn::Notification;
 pub use database::{connect, create_pool, Database, RowStream};
 pub use ddl::{ColumnDef, CreateOptions, ForeignKeyDef, TableSchema};
-pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 pub use error::{Error, ErrorKind, Result};
 pub use results::Results;
 pub use row::{Columns, Row};
 pub use schema::Schema;
 pub use table::{Col, IntoKey, Job, Key, Queue, Record, RowsWhere, Table, Tables, UpsertOptions};
+pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 pub use value::{FromValue, Value};
 
 /// Re-exports used by generated code and derive macros. Not a stable API.

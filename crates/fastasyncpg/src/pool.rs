@@ -28,9 +28,13 @@ impl managed::Manager for Manager {
         }
         if conn.tx_depth.load(Ordering::SeqCst) > 0 || conn.broken.load(Ordering::SeqCst) {
             // Never hand out a connection that may still be inside a transaction.
-            return Err(RecycleError::message("connection was left inside a transaction"));
+            return Err(RecycleError::message(
+                "connection was left inside a transaction",
+            ));
         }
-        if self.pool.max_queries > 0 && conn.queries.load(Ordering::Relaxed) >= self.pool.max_queries {
+        if self.pool.max_queries > 0
+            && conn.queries.load(Ordering::Relaxed) >= self.pool.max_queries
+        {
             return Err(RecycleError::message("max_queries reached"));
         }
         if let Some(max) = self.pool.max_inactive_connection_lifetime {

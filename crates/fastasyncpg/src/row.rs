@@ -82,15 +82,14 @@ pub struct Row {
 
 impl Row {
     pub(crate) fn new(cols: Arc<Columns>, raw: tokio_postgres::Row) -> Self {
-        Row { cols, raw: Arc::new(raw) }
+        Row {
+            cols,
+            raw: Arc::new(raw),
+        }
     }
 
     /// The columns of this row.
     pub fn columns(&self) -> &Columns {
-        &self.cols
-    }
-
-    pub(crate) fn columns_arc(&self) -> &Arc<Columns> {
         &self.cols
     }
 
@@ -118,7 +117,10 @@ impl Row {
         key.index_in(&self.cols).ok_or_else(|| {
             Error::new(
                 crate::ErrorKind::UnknownName,
-                format!("no column {key} in row (columns: {})", self.cols.names.join(", ")),
+                format!(
+                    "no column {key} in row (columns: {})",
+                    self.cols.names.join(", ")
+                ),
             )
         })
     }
@@ -127,8 +129,11 @@ impl Row {
     pub fn value<I: ColumnIndex>(&self, key: I) -> Result<Value> {
         let i = self.index(&key)?;
         self.raw.try_get::<_, Value>(i).map_err(|e| {
-            Error::decode(format!("column {:?} ({}): cannot decode", self.cols.names[i], self.cols.types[i]))
-                .with_source(e)
+            Error::decode(format!(
+                "column {:?} ({}): cannot decode",
+                self.cols.names[i], self.cols.types[i]
+            ))
+            .with_source(e)
         })
     }
 
@@ -154,7 +159,9 @@ impl Row {
 
     /// `(name, value)` pairs, in column order.
     pub fn items(&self) -> Result<Vec<(String, Value)>> {
-        (0..self.len()).map(|i| Ok((self.cols.names[i].clone(), self.value(i)?))).collect()
+        (0..self.len())
+            .map(|i| Ok((self.cols.names[i].clone(), self.value(i)?)))
+            .collect()
     }
 
     /// The row as a JSON object keyed by column name.

@@ -128,7 +128,10 @@ impl Database {
     /// Starts a transaction with `opts` (ignored for a nested savepoint).
     pub async fn begin_with(&self, opts: TransactionOptions) -> Result<Transaction> {
         let (conn, nested) = match &self.target {
-            Target::Pool(p) => (Arc::new(HeldConn::Pooled(p.get().await.map_err(pool_error)?)), false),
+            Target::Pool(p) => (
+                Arc::new(HeldConn::Pooled(p.get().await.map_err(pool_error)?)),
+                false,
+            ),
             Target::Held { conn, tx } => {
                 self.conn().await?; // a finished transaction cannot start a nested one
                 (conn.clone(), tx.is_some())
@@ -136,13 +139,18 @@ impl Database {
         };
         let depth = conn.tx_depth.fetch_add(1, Ordering::SeqCst);
         let savepoint = nested.then(|| format!("fastasyncpg_sp_{}", depth + 1));
-        let flag = Arc::new(TxFlag { active: AtomicBool::new(true) });
+        let flag = Arc::new(TxFlag {
+            active: AtomicBool::new(true),
+        });
         // The guard exists before BEGIN is sent: if this future is dropped mid-way, its Drop
         // queues the rollback.
         let tx = Transaction {
             db: Database {
                 inner: self.inner.clone(),
-                target: Target::Held { conn: conn.clone(), tx: Some(flag.clone()) },
+                target: Target::Held {
+                    conn: conn.clone(),
+                    tx: Some(flag.clone()),
+                },
                 timeout: self.timeout,
             },
             conn,
@@ -177,11 +185,16 @@ impl Database {
         Fut: Future<Output = std::result::Result<T, E>>,
         E: From<Error>,
     {
-        self.transaction_with(TransactionOptions::default(), f).await
+        self.transaction_with(TransactionOptions::default(), f)
+            .await
     }
 
     /// [`transaction`](Self::transaction) with options.
-    pub async fn transaction_with<T, E, F, Fut>(&self, opts: TransactionOptions, f: F) -> std::result::Result<T, E>
+    pub async fn transaction_with<T, E, F, Fut>(
+        &self,
+        opts: TransactionOptions,
+        f: F,
+    ) -> std::result::Result<T, E>
     where
         F: FnOnce(Database) -> Fut,
         Fut: Future<Output = std::result::Result<T, E>>,

@@ -2,7 +2,7 @@
 
 mod placeholders;
 
-pub use placeholders::{conv_placeholders, Converted};
+pub use placeholders::{conv_placeholders, plan, ArgSource, Converted, Plan};
 
 /// Quotes an identifier for PostgreSQL, doubling embedded `"`: `a"b` → `"a""b"`.
 pub fn quote_ident(name: &str) -> String {

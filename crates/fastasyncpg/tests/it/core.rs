@@ -10,33 +10,87 @@ use crate::common::db;
 #[tokio::test]
 async fn fetch_family_and_placeholders() {
     let db = db().await;
-    db.execute("CREATE TABLE users (id SERIAL PRIMARY KEY, name TEXT NOT NULL, age INTEGER)", ()).await.unwrap();
-    assert_eq!(db.execute("INSERT INTO users (name, age) VALUES ($1, $2)", args!["Alice", 30]).await.unwrap(), 1);
-    db.execute("INSERT INTO users (name, age) VALUES (?, ?)", args!["Bob", 40]).await.unwrap();
-    db.execute("INSERT INTO users (name, age) VALUES (:n, :a)", args![; n = "Carol", a = 50]).await.unwrap();
-    let rows = db.fetch("SELECT * FROM users ORDER BY id", ()).await.unwrap();
+    db.execute(
+        "CREATE TABLE users (id SERIAL PRIMARY KEY, name TEXT NOT NULL, age INTEGER)",
+        (),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        db.execute(
+            "INSERT INTO users (name, age) VALUES ($1, $2)",
+            args!["Alice", 30]
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    db.execute(
+        "INSERT INTO users (name, age) VALUES (?, ?)",
+        args!["Bob", 40],
+    )
+    .await
+    .unwrap();
+    db.execute(
+        "INSERT INTO users (name, age) VALUES (:n, :a)",
+        args![; n = "Carol", a = 50],
+    )
+    .await
+    .unwrap();
+    let rows = db
+        .fetch("SELECT * FROM users ORDER BY id", ())
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0].get::<String, _>("name").unwrap(), "Alice");
-    let row = db.fetchrow("SELECT * FROM users WHERE name = $1", args!["Bob"]).await.unwrap().unwrap();
+    let row = db
+        .fetchrow("SELECT * FROM users WHERE name = $1", args!["Bob"])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.get::<i64, _>("age").unwrap(), 40);
-    assert!(db.fetchrow("SELECT * FROM users WHERE name = $1", args!["Zed"]).await.unwrap().is_none());
+    assert!(db
+        .fetchrow("SELECT * FROM users WHERE name = $1", args!["Zed"])
+        .await
+        .unwrap()
+        .is_none());
     let n: i64 = db.fetchval("SELECT count(*) FROM users", ()).await.unwrap();
     assert_eq!(n, 3);
-    let name: String = db.item("SELECT name FROM users WHERE age > ?", args![45]).await.unwrap();
+    let name: String = db
+        .item("SELECT name FROM users WHERE age > ?", args![45])
+        .await
+        .unwrap();
     assert_eq!(name, "Carol");
-    let e = db.item::<String>("SELECT name FROM users", ()).await.unwrap_err();
+    let e = db
+        .item::<String>("SELECT name FROM users", ())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotUnique);
-    let e = db.qone("SELECT name FROM users WHERE age > 100", ()).await.unwrap_err();
+    let e = db
+        .qone("SELECT name FROM users WHERE age > 100", ())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
-    let res = db.q("SELECT id, name FROM users ORDER BY id", ()).await.unwrap();
+    let res = db
+        .q("SELECT id, name FROM users ORDER BY id", ())
+        .await
+        .unwrap();
     assert_eq!(res.len(), 3);
-    assert_eq!(res.columns().names(), &["id".to_string(), "name".to_string()]);
+    assert_eq!(
+        res.columns().names(),
+        &["id".to_string(), "name".to_string()]
+    );
 }
 
 #[tokio::test]
 async fn execute_runs_several_statements_without_args() {
     let db = db().await;
-    db.execute("CREATE TABLE mytab (a int); INSERT INTO mytab (a) VALUES (100), (200), (300)", ()).await.unwrap();
+    db.execute(
+        "CREATE TABLE mytab (a int); INSERT INTO mytab (a) VALUES (100), (200), (300)",
+        (),
+    )
+    .await
+    .unwrap();
     let n: i64 = db.fetchval("SELECT sum(a) FROM mytab", ()).await.unwrap();
     assert_eq!(n, 600);
 }
@@ -44,12 +98,23 @@ async fn execute_runs_several_statements_without_args() {
 #[tokio::test]
 async fn executemany_is_atomic() {
     let db = db().await;
-    db.execute("CREATE TABLE t (a int PRIMARY KEY, b int)", ()).await.unwrap();
-    let n = db.executemany("INSERT INTO t VALUES ($1, $2)", (0..500).map(|i| args![i, i * 2])).await.unwrap();
+    db.execute("CREATE TABLE t (a int PRIMARY KEY, b int)", ())
+        .await
+        .unwrap();
+    let n = db
+        .executemany(
+            "INSERT INTO t VALUES ($1, $2)",
+            (0..500).map(|i| args![i, i * 2]),
+        )
+        .await
+        .unwrap();
     assert_eq!(n, 500);
     // The duplicate key in the middle makes the whole batch fail: nothing of it is kept.
     let e = db
-        .executemany("INSERT INTO t VALUES ($1, $2)", vec![args![1000, 1], args![1, 1], args![1001, 1]])
+        .executemany(
+            "INSERT INTO t VALUES ($1, $2)",
+            vec![args![1000, 1], args![1, 1], args![1001, 1]],
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UniqueViolation);
@@ -60,13 +125,24 @@ async fn executemany_is_atomic() {
 #[tokio::test]
 async fn server_error_display_has_sqlstate_detail_and_position() {
     let db = db().await;
-    db.execute("CREATE TABLE u (id int PRIMARY KEY)", ()).await.unwrap();
+    db.execute("CREATE TABLE u (id int PRIMARY KEY)", ())
+        .await
+        .unwrap();
     db.execute("INSERT INTO u VALUES (1)", ()).await.unwrap();
-    let e = db.execute("INSERT INTO u VALUES ($1)", args![1]).await.unwrap_err();
+    let e = db
+        .execute("INSERT INTO u VALUES ($1)", args![1])
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UniqueViolation);
     let s = e.to_string();
-    assert!(s.contains("duplicate key value violates unique constraint"), "{s}");
-    assert!(s.contains("23505") && s.contains("DETAIL: Key (id)=(1) already exists."), "{s}");
+    assert!(
+        s.contains("duplicate key value violates unique constraint"),
+        "{s}"
+    );
+    assert!(
+        s.contains("23505") && s.contains("DETAIL: Key (id)=(1) already exists."),
+        "{s}"
+    );
     assert!(s.contains("CONSTRAINT: u_pkey"), "{s}");
     let e = db.fetch("SELECT nonsense FROM u", ()).await.unwrap_err();
     assert!(e.to_string().contains("POSITION: 8"), "{e}");
@@ -76,7 +152,23 @@ async fn server_error_display_has_sqlstate_detail_and_position() {
 #[tokio::test]
 async fn wrong_argument_count_is_a_bind_error_before_sending() {
     let db = db().await;
-    let e = db.fetch("SELECT $1::int + $2::int", args![1]).await.unwrap_err();
+    let e = db
+        .fetch("SELECT $1::int + $2::int", args![1])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Bind);
+    assert!(
+        e.to_string().contains("$2") && e.to_string().contains("1 positional argument"),
+        "{e}"
+    );
+    // Without placeholder conversion the statement's own parameter list is checked.
+    db.execute("CREATE TABLE t (a int, b int)", ())
+        .await
+        .unwrap();
+    let e = db
+        .execute("INSERT INTO t VALUES ($1, $2)", args![1])
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Bind);
     assert!(e.to_string().contains("2 parameters but 1 argument"), "{e}");
 }
@@ -86,21 +178,36 @@ async fn transactions_commit_rollback_nest_and_drop() {
     let db = db().await;
     db.execute("CREATE TABLE t (a int)", ()).await.unwrap();
     let tx = db.begin().await.unwrap();
-    tx.execute("INSERT INTO t VALUES ($1)", args![1]).await.unwrap();
+    tx.execute("INSERT INTO t VALUES ($1)", args![1])
+        .await
+        .unwrap();
     {
         let inner = tx.begin().await.unwrap();
-        inner.execute("INSERT INTO t VALUES ($1)", args![2]).await.unwrap();
+        inner
+            .execute("INSERT INTO t VALUES ($1)", args![2])
+            .await
+            .unwrap();
         inner.rollback().await.unwrap();
     }
     {
         let inner = tx.begin().await.unwrap();
-        inner.execute("INSERT INTO t VALUES ($1)", args![3]).await.unwrap();
+        inner
+            .execute("INSERT INTO t VALUES ($1)", args![3])
+            .await
+            .unwrap();
         // dropped: rolled back to its savepoint
     }
-    tx.execute("INSERT INTO t VALUES ($1)", args![4]).await.unwrap();
+    tx.execute("INSERT INTO t VALUES ($1)", args![4])
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
-    let v: Vec<i64> =
-        db.fetch("SELECT a FROM t ORDER BY a", ()).await.unwrap().iter().map(|r| r.get(0).unwrap()).collect();
+    let v: Vec<i64> = db
+        .fetch("SELECT a FROM t ORDER BY a", ())
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0).unwrap())
+        .collect();
     assert_eq!(v, vec![1, 4]);
     let n: i64 = db.fetchval("SELECT count(*) FROM t", ()).await.unwrap();
     assert_eq!(n, 2);
@@ -120,7 +227,14 @@ async fn transactions_commit_rollback_nest_and_drop() {
     let tx = db.begin().await.unwrap();
     let handle = tx.db();
     tx.commit().await.unwrap();
-    assert_eq!(handle.execute("SELECT 1", args![]).await.unwrap_err().kind(), ErrorKind::Usage);
+    assert_eq!(
+        handle
+            .execute("SELECT 1", args![])
+            .await
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Usage
+    );
 }
 
 #[tokio::test]
@@ -131,26 +245,39 @@ async fn pool_serves_many_more_tasks_than_connections() {
         .create_pool(PoolOptions::default().min_size(2).max_size(4))
         .await
         .unwrap();
-    pool.execute("CREATE TABLE hits (task int)", ()).await.unwrap();
+    pool.execute("CREATE TABLE hits (task int)", ())
+        .await
+        .unwrap();
     let mut handles = Vec::new();
     for i in 0..64 {
         let pool = pool.clone();
         handles.push(tokio::spawn(async move {
             for _ in 0..5 {
-                pool.execute("INSERT INTO hits VALUES ($1)", args![i]).await.unwrap();
+                pool.execute("INSERT INTO hits VALUES ($1)", args![i])
+                    .await
+                    .unwrap();
             }
-            let _: i64 = pool.fetchval("SELECT count(*) FROM hits", ()).await.unwrap();
+            let _: i64 = pool
+                .fetchval("SELECT count(*) FROM hits", ())
+                .await
+                .unwrap();
         }));
     }
     for h in handles {
         h.await.unwrap();
     }
-    let n: i64 = pool.fetchval("SELECT count(*) FROM hits", ()).await.unwrap();
+    let n: i64 = pool
+        .fetchval("SELECT count(*) FROM hits", ())
+        .await
+        .unwrap();
     assert_eq!(n, 320);
     let (size, _) = pool.pool_status();
     assert!(size <= 4, "pool grew to {size}");
     let backends: i64 = pool
-        .fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()", ())
+        .fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()",
+            (),
+        )
         .await
         .unwrap();
     assert!(backends <= 4, "{backends} server connections");
@@ -159,7 +286,11 @@ async fn pool_serves_many_more_tasks_than_connections() {
 #[tokio::test]
 async fn cancelled_transactions_never_return_to_the_pool_open() {
     let url = fastasyncpg_testing::fresh_db().await;
-    let pool = ConnectOptions::parse(&url).unwrap().create_pool(PoolOptions::default().max_size(3)).await.unwrap();
+    let pool = ConnectOptions::parse(&url)
+        .unwrap()
+        .create_pool(PoolOptions::default().max_size(3))
+        .await
+        .unwrap();
     pool.execute("CREATE TABLE t (a int)", ()).await.unwrap();
     let mut handles = Vec::new();
     for i in 0..40u64 {
@@ -167,9 +298,11 @@ async fn cancelled_transactions_never_return_to_the_pool_open() {
         let h = tokio::spawn(async move {
             let _ = pool
                 .transaction(|tx| async move {
-                    tx.execute("INSERT INTO t VALUES ($1)", args![i as i32]).await?;
+                    tx.execute("INSERT INTO t VALUES ($1)", args![i as i32])
+                        .await?;
                     tx.execute("SELECT pg_sleep(0.01)", args![]).await?;
-                    tx.execute("INSERT INTO t VALUES ($1)", args![i as i32]).await?;
+                    tx.execute("INSERT INTO t VALUES ($1)", args![i as i32])
+                        .await?;
                     Ok::<_, fastasyncpg::Error>(())
                 })
                 .await;
@@ -187,15 +320,26 @@ async fn cancelled_transactions_never_return_to_the_pool_open() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     // Every committed transaction inserted exactly two rows: no half transactions.
     let odd: i64 = pool
-        .fetchval("SELECT count(*) FROM (SELECT a FROM t GROUP BY a HAVING count(*) <> 2) x", ())
+        .fetchval(
+            "SELECT count(*) FROM (SELECT a FROM t GROUP BY a HAVING count(*) <> 2) x",
+            (),
+        )
         .await
         .unwrap();
     assert_eq!(odd, 0);
     // No connection handed out is inside a transaction.
     for _ in 0..10 {
         let c = pool.acquire().await.unwrap();
-        let in_tx: bool = c.fetchval("SELECT now() <> statement_timestamp()", ()).await.unwrap();
-        assert!(!in_tx, "a pooled connection was still inside a transaction");
+        // SAVEPOINT is only allowed inside a transaction block: it must fail here.
+        let e = c
+            .execute("SAVEPOINT probe", ())
+            .await
+            .expect_err("a pooled connection was still inside a transaction");
+        assert!(
+            e.to_string()
+                .contains("can only be used in transaction blocks"),
+            "{e}"
+        );
     }
     let idle_in_tx: i64 = pool
         .fetchval(
@@ -210,16 +354,32 @@ async fn cancelled_transactions_never_return_to_the_pool_open() {
 #[tokio::test]
 async fn statement_cache_is_bounded_lru() {
     let url = fastasyncpg_testing::fresh_db().await;
-    let db = ConnectOptions::parse(&url).unwrap().statement_cache_size(3).connect().await.unwrap();
+    let db = ConnectOptions::parse(&url)
+        .unwrap()
+        .statement_cache_size(3)
+        .connect()
+        .await
+        .unwrap();
     for i in 0..10 {
-        let _: i64 = db.fetchval(&format!("SELECT {i}::int8 + $1::int8"), args![1i64]).await.unwrap();
+        let _: i64 = db
+            .fetchval(&format!("SELECT {i}::int8 + $1::int8"), args![1i64])
+            .await
+            .unwrap();
     }
     assert_eq!(db.cached_statements(), 3);
-    let server: i64 = db.fetchval("SELECT count(*) FROM pg_prepared_statements", ()).await.unwrap();
+    let server: i64 = db
+        .fetchval("SELECT count(*) FROM pg_prepared_statements", ())
+        .await
+        .unwrap();
     // Evicted statements are closed on the server (the count includes this query's own statement).
     assert!(server <= 4, "{server} statements prepared on the server");
     // Size 0 disables caching.
-    let db = ConnectOptions::parse(&url).unwrap().statement_cache_size(0).connect().await.unwrap();
+    let db = ConnectOptions::parse(&url)
+        .unwrap()
+        .statement_cache_size(0)
+        .connect()
+        .await
+        .unwrap();
     for _ in 0..3 {
         let _: i64 = db.fetchval("SELECT $1::int8", args![1i64]).await.unwrap();
     }
@@ -235,13 +395,30 @@ async fn unnamed_mode_prepares_no_named_statements() {
         .connect()
         .await
         .unwrap();
-    db.execute("CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE TABLE t (id int, m mood, x numeric)", ()).await.unwrap();
-    db.execute("INSERT INTO t VALUES ($1, $2, $3)", args![1, "happy", 2]).await.unwrap();
-    let row = db.fetchrow("SELECT id, m::text, x FROM t WHERE m = ?", args!["happy"]).await.unwrap().unwrap();
+    db.execute(
+        "CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE TABLE t (id int, m mood, x numeric)",
+        (),
+    )
+    .await
+    .unwrap();
+    db.execute("INSERT INTO t VALUES ($1, $2, $3)", args![1, "happy", 2])
+        .await
+        .unwrap();
+    let row = db
+        .fetchrow("SELECT id, m::text, x FROM t WHERE m = ?", args!["happy"])
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(row.get::<i64, _>("id").unwrap(), 1);
-    let named: i64 = db.fetchval("SELECT count(*) FROM pg_prepared_statements", ()).await.unwrap();
+    let named: i64 = db
+        .fetchval("SELECT count(*) FROM pg_prepared_statements", ())
+        .await
+        .unwrap();
     assert_eq!(named, 0);
-    let mut s = db.cursor("SELECT g FROM generate_series(1, $1::int) g", args![5]).await.unwrap();
+    let mut s = db
+        .cursor("SELECT g FROM generate_series(1, $1::int) g", args![5])
+        .await
+        .unwrap();
     let mut n = 0;
     while let Some(r) = s.next().await {
         r.unwrap();
@@ -254,7 +431,10 @@ async fn unnamed_mode_prepares_no_named_statements() {
 async fn cursor_streams_rows_from_pool_and_connection() {
     let url = fastasyncpg_testing::fresh_db().await;
     let pool = fastasyncpg::create_pool(&url).await.unwrap();
-    let mut s = pool.cursor("SELECT g FROM generate_series(1, 10000) g", ()).await.unwrap();
+    let mut s = pool
+        .cursor("SELECT g FROM generate_series(1, 10000) g", ())
+        .await
+        .unwrap();
     let mut sum = 0i64;
     while let Some(r) = s.next().await {
         sum += r.unwrap().get::<i64, _>(0).unwrap();
@@ -267,12 +447,21 @@ async fn query_timeout_cancels_on_server() {
     let db = db().await;
     let slow = db.with_timeout(Some(Duration::from_millis(200)));
     let t0 = std::time::Instant::now();
-    let e = slow.execute("SELECT pg_sleep(5)", args![]).await.unwrap_err();
+    let e = slow
+        .execute("SELECT pg_sleep(5)", args![])
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Timeout);
     assert!(t0.elapsed() < Duration::from_secs(3));
     // The connection is usable afterwards, and the server is not still sleeping.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let n: i64 = db.fetchval("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(5)%'", ()).await.unwrap();
+    let n: i64 = db
+        .fetchval(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(5)%'",
+            (),
+        )
+        .await
+        .unwrap();
     assert_eq!(n, 0);
 }
 
@@ -283,8 +472,14 @@ async fn listen_notify() {
     let mut rx = listener.listen("events").await.unwrap();
     let sender = fastasyncpg::connect(&url).await.unwrap();
     sender.notify("events", "hello").await.unwrap();
-    let n = tokio::time::timeout(Duration::from_secs(5), rx.recv()).await.unwrap().unwrap();
-    assert_eq!((n.channel.as_str(), n.payload.as_str()), ("events", "hello"));
+    let n = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (n.channel.as_str(), n.payload.as_str()),
+        ("events", "hello")
+    );
 }
 
 #[tokio::test]
@@ -294,4 +489,44 @@ async fn display_is_url_without_password() {
     assert!(s.starts_with("postgresql://"), "{s}");
     let o = ConnectOptions::parse("postgresql://bob:hunter2@localhost:5432/x").unwrap();
     assert!(!o.to_string().contains("hunter2"));
+}
+
+#[tokio::test]
+async fn execute_without_args_reports_rows_affected() {
+    let db = db().await;
+    assert_eq!(db.execute("CREATE TABLE t (a int)", ()).await.unwrap(), 0);
+    assert_eq!(
+        db.execute(
+            "INSERT INTO t VALUES (1), (2); INSERT INTO t VALUES (3)",
+            ()
+        )
+        .await
+        .unwrap(),
+        3
+    );
+    assert_eq!(db.execute("UPDATE t SET a = a + 1", ()).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn cached_statement_survives_ddl() {
+    let db = db().await;
+    db.execute("CREATE TABLE t (a int); INSERT INTO t VALUES (1)", ())
+        .await
+        .unwrap();
+    let r = db
+        .fetchrow("SELECT * FROM t WHERE a = $1", args![1])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.len(), 1);
+    db.execute("ALTER TABLE t ADD COLUMN b text", ())
+        .await
+        .unwrap();
+    // Same SQL text: the cached statement's result shape is stale; it is prepared again.
+    let r = db
+        .fetchrow("SELECT * FROM t WHERE a = $1", args![1])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.len(), 2);
 }

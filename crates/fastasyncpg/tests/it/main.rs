@@ -4,9 +4,10 @@
 mod common;
 mod core;
 mod tables;
+mod tables_bench;
+mod tables_bulk;
+mod tables_ddl;
+mod tables_queue;
 mod tables_schema;
 mod tables_scope;
-mod tables_bulk;
-mod tables_queue;
-mod tables_ddl;
-mod tables_bench;
+mod types;

@@ -1,0 +1,210 @@
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use fastasyncpg_testing::TestServer;
+use tokio_postgres::{Client, NoTls};
+
+async fn connect(url: &str) -> Client {
+    let (client, conn) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+    tokio::spawn(conn);
+    client
+}
+
+async fn count(client: &Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+fn port_open(port: u16) -> bool {
+    TcpStream::connect(("127.0.0.1", port)).is_ok()
+}
+
+/// Polls `cond` for up to `secs` seconds.
+fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    cond()
+}
+
+#[test]
+fn global_server_starts_once() {
+    let t = Instant::now();
+    let servers: Vec<usize> = (0..4)
+        .map(|_| std::thread::spawn(|| TestServer::global().unwrap() as *const _ as usize))
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .collect();
+    eprintln!("global server ready after {:?}", t.elapsed());
+    assert!(servers.windows(2).all(|w| w[0] == w[1]));
+    let s = TestServer::global().unwrap();
+    assert_eq!(s as *const _ as usize, servers[0]);
+    if std::env::var_os("DATABASE_URL").is_none() {
+        assert!(s.dir().unwrap().exists());
+        assert!(port_open(s.port()));
+        assert_eq!(s.user(), "fastasyncpg");
+        assert!(s.bin_dir().unwrap().join("pg_ctl").exists());
+    }
+}
+
+#[tokio::test]
+async fn fresh_dbs_are_distinct_and_empty() {
+    let a = fastasyncpg_testing::fresh_db().await;
+    let b = fastasyncpg_testing::fresh_db().await;
+    assert_ne!(a, b);
+    let (ca, cb) = (connect(&a).await, connect(&b).await);
+    let name_a: String = ca
+        .query_one("SELECT current_database()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let name_b: String = cb
+        .query_one("SELECT current_database()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_ne!(name_a, name_b);
+    let tables = "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                  WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')";
+    assert_eq!(count(&ca, tables).await, 0);
+    assert_eq!(count(&cb, tables).await, 0);
+    // Writes in one database are not visible in the other.
+    ca.batch_execute("CREATE TABLE t (x int)").await.unwrap();
+    assert_eq!(count(&cb, tables).await, 0);
+}
+
+#[tokio::test]
+async fn tcp_url_works() {
+    let server = TestServer::global().unwrap();
+    let url = server.fresh_db().await.unwrap();
+    let dbname = url.split('/').nth(3).unwrap().split('?').next().unwrap();
+    let client = connect(&server.tcp_url(dbname)).await;
+    let got: String = client
+        .query_one("SELECT current_database()", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(got, dbname);
+}
+
+#[tokio::test]
+async fn chinook_has_data() {
+    let t = Instant::now();
+    let url = fastasyncpg_testing::chinook_db().await;
+    eprintln!("first chinook_db after {:?}", t.elapsed());
+    let c = connect(&url).await;
+    assert_eq!(count(&c, "SELECT count(*) FROM artist").await, 275);
+    assert_eq!(count(&c, "SELECT count(*) FROM album").await, 347);
+    assert_eq!(count(&c, "SELECT count(*) FROM track").await, 3503);
+    // Each call is a separate copy.
+    c.batch_execute("DELETE FROM playlist_track").await.unwrap();
+    let t = Instant::now();
+    let url2 = fastasyncpg_testing::chinook_db().await;
+    eprintln!("another chinook_db took {:?}", t.elapsed());
+    assert_ne!(url, url2);
+    let c2 = connect(&url2).await;
+    assert!(count(&c2, "SELECT count(*) FROM playlist_track").await > 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_chinook_dbs() {
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            tokio::spawn(async {
+                let url = fastasyncpg_testing::chinook_db().await;
+                let c = connect(&url).await;
+                assert_eq!(count(&c, "SELECT count(*) FROM album").await, 347);
+                url
+            })
+        })
+        .collect();
+    let mut urls = Vec::new();
+    for t in tasks {
+        urls.push(t.await.unwrap());
+    }
+    urls.sort();
+    urls.dedup();
+    assert_eq!(urls.len(), 8);
+}
+
+#[test]
+fn owned_server_is_removed_on_drop() {
+    let t = Instant::now();
+    let server = TestServer::start().unwrap();
+    eprintln!("owned server: initdb + start took {:?}", t.elapsed());
+    let dir: PathBuf = server.dir().unwrap().to_path_buf();
+    let port = server.port();
+    assert_ne!(port, TestServer::global().map(|g| g.port()).unwrap_or(0));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let url = server.fresh_db().await.unwrap();
+        let c = connect(&url).await;
+        assert_eq!(count(&c, "SELECT 1::int8").await, 1);
+    });
+    assert!(dir.join("data").exists());
+    assert!(port_open(port));
+    let t = Instant::now();
+    drop(server);
+    eprintln!("owned server: stop took {:?}", t.elapsed());
+    assert!(!dir.exists(), "{} still exists", dir.display());
+    assert!(!port_open(port), "port {port} still open");
+}
+
+/// Helper run as a child process by `watchdog_cleans_up_after_abort`.
+#[test]
+#[ignore = "run by watchdog_cleans_up_after_abort"]
+fn child_abort() {
+    if std::env::var_os("FASTASYNCPG_TESTING_CHILD").is_none() {
+        return;
+    }
+    let server = TestServer::start().unwrap();
+    println!(
+        "SERVER {} {}",
+        server.port(),
+        server.dir().unwrap().display()
+    );
+    std::process::abort();
+}
+
+#[test]
+fn watchdog_cleans_up_after_abort() {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "child_abort", "--ignored", "--nocapture"])
+        .env("FASTASYNCPG_TESTING_CHILD", "1")
+        .env_remove("DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("SERVER "))
+        .unwrap_or_else(|| {
+            panic!(
+                "child printed no server: {stdout}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let (port, dir) = line.split_once(' ').unwrap();
+    let port: u16 = port.parse().unwrap();
+    let dir = PathBuf::from(dir);
+    assert!(
+        eventually(10, || !dir.exists()),
+        "{} not removed",
+        dir.display()
+    );
+    assert!(
+        eventually(10, || !port_open(port)),
+        "port {port} still open"
+    );
+}
