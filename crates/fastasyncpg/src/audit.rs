@@ -58,7 +58,14 @@ pub enum AuditKind {
 impl AuditKind {
     /// True for schema changes (CREATE, DROP, ALTER, GRANT, COMMENT).
     pub fn is_ddl(self) -> bool {
-        matches!(self, AuditKind::Create | AuditKind::Drop | AuditKind::Alter | AuditKind::Grant | AuditKind::Comment)
+        matches!(
+            self,
+            AuditKind::Create
+                | AuditKind::Drop
+                | AuditKind::Alter
+                | AuditKind::Grant
+                | AuditKind::Comment
+        )
     }
 }
 
@@ -96,7 +103,11 @@ pub fn classify(sql: &str) -> Option<AuditKind> {
         }
     };
     let kw = |w: &str, k: &str| w.eq_ignore_ascii_case(k);
-    let kind = if kw(first, "select") || kw(first, "show") || kw(first, "values") || kw(first, "table") {
+    let kind = if kw(first, "select")
+        || kw(first, "show")
+        || kw(first, "values")
+        || kw(first, "table")
+    {
         return None;
     } else if kw(first, "insert") {
         AuditKind::Insert
@@ -161,7 +172,10 @@ pub fn classify(sql: &str) -> Option<AuditKind> {
 
 /// Classifies each statement of a `;`-separated script (the no-argument `execute` form).
 pub(crate) fn classify_script(sql: &str) -> Vec<(AuditKind, &str)> {
-    split_statements(sql).into_iter().filter_map(|s| classify(s).map(|k| (k, s))).collect()
+    split_statements(sql)
+        .into_iter()
+        .filter_map(|s| classify(s).map(|k| (k, s)))
+        .collect()
 }
 
 /// Splits a script at top-level `;`.
@@ -202,7 +216,12 @@ struct Lexer<'a> {
 
 impl<'a> Lexer<'a> {
     fn new(s: &'a str) -> Self {
-        Lexer { s, pos: 0, prev_word: None, last_word: None }
+        Lexer {
+            s,
+            pos: 0,
+            prev_word: None,
+            last_word: None,
+        }
     }
 
     fn next(&mut self) -> Option<Tok<'a>> {
@@ -245,8 +264,13 @@ impl<'a> Lexer<'a> {
                 b'$' => {
                     // $tag$ ... $tag$ or a $n parameter
                     let rest = &self.s[self.pos + 1..];
-                    let tag_len = rest.bytes().take_while(|c| c.is_ascii_alphanumeric() || *c == b'_').count();
-                    if rest.as_bytes().get(tag_len) == Some(&b'$') && !rest.starts_with(|c: char| c.is_ascii_digit()) {
+                    let tag_len = rest
+                        .bytes()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == b'_')
+                        .count();
+                    if rest.as_bytes().get(tag_len) == Some(&b'$')
+                        && !rest.starts_with(|c: char| c.is_ascii_digit())
+                    {
                         let tag = &self.s[self.pos..self.pos + tag_len + 2];
                         let body_start = self.pos + tag.len();
                         self.pos = match self.s[body_start..].find(tag) {
@@ -310,7 +334,11 @@ impl Database {
     /// `fastasyncpg::audit`.
     pub fn set_audit(&self, hook: Option<AuditHook>) {
         let on = hook.is_some();
-        *self.inner.audit.write().unwrap_or_else(PoisonError::into_inner) = hook;
+        *self
+            .inner
+            .audit
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = hook;
         self.inner.audit_on.store(on, Ordering::Release);
     }
 
@@ -324,7 +352,11 @@ impl Database {
 
     /// Audits raw SQL by keyword: nothing at all happens unless a hook or tracing wants it.
     #[inline]
-    pub(crate) fn audit_raw<'e>(&self, sql: &str, outcome: impl FnOnce() -> Result<u64, &'e Error>) {
+    pub(crate) fn audit_raw<'e>(
+        &self,
+        sql: &str,
+        outcome: impl FnOnce() -> Result<u64, &'e Error>,
+    ) {
         if !self.audit_active() {
             return;
         }
@@ -353,7 +385,13 @@ impl Database {
     }
 
     /// Reports one statement whose kind is known (table API, DDL helpers).
-    pub(crate) fn emit_audit(&self, kind: AuditKind, sql: &str, table: Option<&str>, outcome: Result<u64, &Error>) {
+    pub(crate) fn emit_audit(
+        &self,
+        kind: AuditKind,
+        sql: &str,
+        table: Option<&str>,
+        outcome: Result<u64, &Error>,
+    ) {
         let (rows, error) = match outcome {
             Ok(n) => (Some(n), None),
             Err(e) => (None, Some(e.to_string())),
@@ -362,9 +400,20 @@ impl Database {
         if !self.inner.audit_on.load(Ordering::Acquire) {
             return;
         }
-        let hook = self.inner.audit.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let hook = self
+            .inner
+            .audit
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         if let Some(hook) = hook {
-            hook(&AuditEvent { kind, sql, table, rows, error });
+            hook(&AuditEvent {
+                kind,
+                sql,
+                table,
+                rows,
+                error,
+            });
         }
     }
 }
@@ -376,7 +425,10 @@ mod tests {
     #[test]
     fn first_keyword() {
         assert_eq!(classify("SELECT 1"), None);
-        assert_eq!(classify("  -- hi\n/* c /* nested */ */ insert into t values (1)"), Some(AuditKind::Insert));
+        assert_eq!(
+            classify("  -- hi\n/* c /* nested */ */ insert into t values (1)"),
+            Some(AuditKind::Insert)
+        );
         assert_eq!(classify("(SELECT 1) UNION (SELECT 2)"), None);
         assert_eq!(classify("update t set a = 1"), Some(AuditKind::Update));
         assert_eq!(classify("CREATE TABLE x (a int)"), Some(AuditKind::Create));
@@ -389,18 +441,41 @@ mod tests {
     #[test]
     fn with_statements_are_scanned() {
         assert_eq!(classify("WITH x AS (SELECT 1) SELECT * FROM x"), None);
-        assert_eq!(classify("WITH x AS (SELECT 'insert') SELECT * FROM x"), None);
-        assert_eq!(classify("WITH x AS (SELECT 1 AS \"delete\") SELECT * FROM x"), None);
-        assert_eq!(classify("WITH x AS (SELECT $$update$$) SELECT * FROM x"), None);
-        assert_eq!(classify("WITH x AS (SELECT * FROM t FOR UPDATE) SELECT * FROM x"), None);
-        assert_eq!(classify("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d"), Some(AuditKind::Delete));
-        assert_eq!(classify("WITH v AS (SELECT 1) INSERT INTO t SELECT * FROM v"), Some(AuditKind::Insert));
+        assert_eq!(
+            classify("WITH x AS (SELECT 'insert') SELECT * FROM x"),
+            None
+        );
+        assert_eq!(
+            classify("WITH x AS (SELECT 1 AS \"delete\") SELECT * FROM x"),
+            None
+        );
+        assert_eq!(
+            classify("WITH x AS (SELECT $$update$$) SELECT * FROM x"),
+            None
+        );
+        assert_eq!(
+            classify("WITH x AS (SELECT * FROM t FOR UPDATE) SELECT * FROM x"),
+            None
+        );
+        assert_eq!(
+            classify("WITH d AS (DELETE FROM t RETURNING *) SELECT * FROM d"),
+            Some(AuditKind::Delete)
+        );
+        assert_eq!(
+            classify("WITH v AS (SELECT 1) INSERT INTO t SELECT * FROM v"),
+            Some(AuditKind::Insert)
+        );
     }
 
     #[test]
     fn scripts_split_at_top_level_semicolons() {
-        let k = classify_script("CREATE TABLE a (x text DEFAULT ';'); SELECT 1; INSERT INTO a VALUES ('x;y');");
-        assert_eq!(k.iter().map(|(k, _)| *k).collect::<Vec<_>>(), vec![AuditKind::Create, AuditKind::Insert]);
+        let k = classify_script(
+            "CREATE TABLE a (x text DEFAULT ';'); SELECT 1; INSERT INTO a VALUES ('x;y');",
+        );
+        assert_eq!(
+            k.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+            vec![AuditKind::Create, AuditKind::Insert]
+        );
         assert_eq!(k[1].1, "INSERT INTO a VALUES ('x;y')");
     }
 }

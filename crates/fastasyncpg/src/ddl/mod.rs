@@ -78,7 +78,11 @@ pub struct ForeignKeyDef {
 impl ColumnDef {
     /// A nullable column of SQL type `sql_type`.
     pub fn new(name: &str, sql_type: &str) -> Self {
-        ColumnDef { name: name.into(), sql_type: sql_type.into(), ..Default::default() }
+        ColumnDef {
+            name: name.into(),
+            sql_type: sql_type.into(),
+            ..Default::default()
+        }
     }
 
     /// Makes it `NOT NULL`.
@@ -117,7 +121,10 @@ impl ColumnDef {
 impl TableSchema {
     /// An empty definition of table `name`.
     pub fn new(name: &str) -> Self {
-        TableSchema { name: name.into(), ..Default::default() }
+        TableSchema {
+            name: name.into(),
+            ..Default::default()
+        }
     }
 
     /// Creates it in schema `schema`.
@@ -140,7 +147,8 @@ impl TableSchema {
 
     /// Adds a unique constraint.
     pub fn unique(mut self, cols: &[&str]) -> Self {
-        self.uniques.push(cols.iter().map(|c| c.to_string()).collect());
+        self.uniques
+            .push(cols.iter().map(|c| c.to_string()).collect());
         self
     }
 
@@ -187,10 +195,18 @@ impl TableSchema {
             return Err(Error::usage("create: the table needs a name"));
         }
         if self.columns.is_empty() {
-            return Err(Error::usage(format!("create: table {} has no columns", quote_ident(&self.name))));
+            return Err(Error::usage(format!(
+                "create: table {} has no columns",
+                quote_ident(&self.name)
+            )));
         }
         let has = |c: &String| self.columns.iter().any(|d| d.name == *c);
-        let cols_sql = |v: &[String]| v.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+        let cols_sql = |v: &[String]| {
+            v.iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut parts: Vec<String> = self.columns.iter().map(ColumnDef::sql).collect();
         for c in self
             .primary_key
@@ -217,11 +233,18 @@ impl TableSchema {
                 Some(m) => (m.sql_name().to_string(), m.primary_key.clone()),
                 None if fk.ref_table == self.name => (self.sql_name(), self.primary_key.clone()),
                 None => match split_qualified(&fk.ref_table) {
-                    Some((s, n)) => (format!("{}.{}", quote_ident(&s), quote_ident(&n)), Vec::new()),
+                    Some((s, n)) => (
+                        format!("{}.{}", quote_ident(&s), quote_ident(&n)),
+                        Vec::new(),
+                    ),
                     None => (quote_ident(&fk.ref_table), Vec::new()),
                 },
             };
-            let ref_cols = if fk.ref_columns.is_empty() { ref_pk } else { fk.ref_columns.clone() };
+            let ref_cols = if fk.ref_columns.is_empty() {
+                ref_pk
+            } else {
+                fk.ref_columns.clone()
+            };
             if ref_cols.is_empty() {
                 return Err(Error::usage(format!(
                     "create: foreign key ({}) -> {}: give the referenced columns",
@@ -229,8 +252,11 @@ impl TableSchema {
                     ref_sql
                 )));
             }
-            let mut s =
-                format!("FOREIGN KEY ({}) REFERENCES {ref_sql} ({})", cols_sql(&fk.columns), cols_sql(&ref_cols));
+            let mut s = format!(
+                "FOREIGN KEY ({}) REFERENCES {ref_sql} ({})",
+                cols_sql(&fk.columns),
+                cols_sql(&ref_cols)
+            );
             if let Some(a) = &fk.on_delete {
                 s.push_str(&format!(" ON DELETE {a}"));
             }
@@ -238,7 +264,11 @@ impl TableSchema {
         }
         Ok(format!(
             "CREATE TABLE {}{} (\n  {}\n)",
-            if self.if_not_exists { "IF NOT EXISTS " } else { "" },
+            if self.if_not_exists {
+                "IF NOT EXISTS "
+            } else {
+                ""
+            },
             self.sql_name(),
             parts.join(",\n  ")
         ))
@@ -252,7 +282,10 @@ impl Database {
         let create = spec.create_sql(&self.schema())?;
         let mut stmts = Vec::new();
         if spec.replace {
-            stmts.push((AuditKind::Drop, format!("DROP TABLE IF EXISTS {} CASCADE", spec.sql_name())));
+            stmts.push((
+                AuditKind::Drop,
+                format!("DROP TABLE IF EXISTS {} CASCADE", spec.sql_name()),
+            ));
         }
         stmts.push((AuditKind::Create, create));
         self.run_ddl(&stmts).await?;
@@ -266,7 +299,11 @@ impl Database {
     /// Runs DDL statements atomically (one implicit transaction), reporting each to the audit
     /// hook with its known kind.
     pub(crate) async fn run_ddl(&self, stmts: &[(AuditKind, String)]) -> Result<()> {
-        let script = stmts.iter().map(|(_, s)| s.as_str()).collect::<Vec<_>>().join(";\n");
+        let script = stmts
+            .iter()
+            .map(|(_, s)| s.as_str())
+            .collect::<Vec<_>>()
+            .join(";\n");
         let conn = self.conn().await?;
         let r = self.timed(&conn, conn.batch_execute(&script)).await;
         if self.audit_active() {

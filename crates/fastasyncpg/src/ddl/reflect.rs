@@ -115,7 +115,8 @@ impl CreateOptions {
 
     /// Adds a unique constraint.
     pub fn unique(mut self, cols: &[&str]) -> Self {
-        self.uniques.push(cols.iter().map(|c| c.to_string()).collect());
+        self.uniques
+            .push(cols.iter().map(|c| c.to_string()).collect());
         self
     }
 
@@ -154,16 +155,23 @@ impl TableSchema {
                  or CreateOptions::column_type with a String field)"
             ))
         })?;
-        let registry = tracer
-            .registry()
-            .map_err(|e| Error::usage(format!("create: cannot trace the fields of {type_name}: {e}")))?;
+        let registry = tracer.registry().map_err(|e| {
+            Error::usage(format!(
+                "create: cannot trace the fields of {type_name}: {e}"
+            ))
+        })?;
         let Format::TypeName(struct_name) = &format else {
-            return Err(Error::usage(format!("create: {type_name} is not a struct with named fields")));
+            return Err(Error::usage(format!(
+                "create: {type_name} is not a struct with named fields"
+            )));
         };
         let Some(ContainerFormat::Struct(fields)) = registry.get(struct_name) else {
-            return Err(Error::usage(format!("create: {type_name} is not a struct with named fields")));
+            return Err(Error::usage(format!(
+                "create: {type_name} is not a struct with named fields"
+            )));
         };
-        let mut spec = TableSchema::new(&opts.name.clone().unwrap_or_else(|| snake_case(struct_name)));
+        let mut spec =
+            TableSchema::new(&opts.name.clone().unwrap_or_else(|| snake_case(struct_name)));
         spec.schema = opts.schema.clone();
         spec.if_not_exists = opts.if_not_exists;
         spec.replace = opts.replace;
@@ -173,22 +181,39 @@ impl TableSchema {
         } else if opts.pk == ["id"] {
             Vec::new() // the default key, and the struct has no `id`: no primary key
         } else {
-            let missing: Vec<&String> = opts.pk.iter().filter(|k| !field_names.contains(&k.as_str())).collect();
-            return Err(Error::usage(format!("create: {type_name} has no field {missing:?} for the primary key")));
+            let missing: Vec<&String> = opts
+                .pk
+                .iter()
+                .filter(|k| !field_names.contains(&k.as_str()))
+                .collect();
+            return Err(Error::usage(format!(
+                "create: {type_name} has no field {missing:?} for the primary key"
+            )));
         };
         for (col, _) in opts.defaults.iter().chain(&opts.types) {
             if !field_names.contains(&col.as_str()) {
-                return Err(Error::usage(format!("create: {type_name} has no field {col:?}")));
+                return Err(Error::usage(format!(
+                    "create: {type_name} has no field {col:?}"
+                )));
             }
         }
         for f in fields {
             let (mapped, nullable) = pg_type(&f.value, &registry);
-            let sql_type = opts.types.iter().find(|(c, _)| *c == f.name).map(|(_, t)| t.clone()).unwrap_or(mapped);
+            let sql_type = opts
+                .types
+                .iter()
+                .find(|(c, _)| *c == f.name)
+                .map(|(_, t)| t.clone())
+                .unwrap_or(mapped);
             let is_pk = pk.contains(&f.name);
             let mut c = ColumnDef::new(&f.name, &sql_type);
             c.identity = is_pk && pk.len() == 1 && is_integer(&f.value);
             c.not_null = !is_pk && (!nullable || opts.not_null.contains(&f.name));
-            c.default = opts.defaults.iter().find(|(col, _)| *col == f.name).map(|(_, d)| d.clone());
+            c.default = opts
+                .defaults
+                .iter()
+                .find(|(col, _)| *col == f.name)
+                .map(|(_, d)| d.clone());
             spec.columns.push(c);
         }
         spec.primary_key = pk;
@@ -221,7 +246,13 @@ impl Database {
 fn is_integer(f: &Format) -> bool {
     match f {
         Format::Option(inner) => is_integer(inner),
-        Format::I8 | Format::I16 | Format::I32 | Format::I64 | Format::U8 | Format::U16 | Format::U32 => true,
+        Format::I8
+        | Format::I16
+        | Format::I32
+        | Format::I64
+        | Format::U8
+        | Format::U16
+        | Format::U32 => true,
         _ => false,
     }
 }
@@ -230,7 +261,10 @@ fn is_integer(f: &Format) -> bool {
 fn pg_type(f: &Format, reg: &Registry) -> (String, bool) {
     match f {
         Format::Option(inner) => (pg_type(inner, reg).0, true),
-        other => (scalar_type(other, reg).unwrap_or_else(|| "jsonb".into()), false),
+        other => (
+            scalar_type(other, reg).unwrap_or_else(|| "jsonb".into()),
+            false,
+        ),
     }
 }
 
@@ -257,7 +291,9 @@ fn scalar_type(f: &Format, reg: &Registry) -> Option<String> {
             Format::TypeName(n) => match reg.get(n)? {
                 ContainerFormat::NewTypeStruct(inner) => return scalar_type(inner, reg),
                 ContainerFormat::Enum(variants)
-                    if variants.values().all(|v| matches!(v.value, serde_reflection::VariantFormat::Unit)) =>
+                    if variants
+                        .values()
+                        .all(|v| matches!(v.value, serde_reflection::VariantFormat::Unit)) =>
                 {
                     "text"
                 }
@@ -275,7 +311,8 @@ fn snake_case(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     for (i, c) in chars.iter().enumerate() {
         if c.is_uppercase() {
-            let prev_lower = i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
+            let prev_lower =
+                i > 0 && (chars[i - 1].is_lowercase() || chars[i - 1].is_ascii_digit());
             let next_lower = chars.get(i + 1).is_some_and(|n| n.is_lowercase());
             if i > 0 && (prev_lower || (next_lower && chars[i - 1].is_uppercase())) {
                 out.push('_');

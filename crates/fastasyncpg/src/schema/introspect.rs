@@ -10,7 +10,9 @@ use std::sync::atomic::Ordering;
 use serde::Deserialize;
 use tokio_postgres::SimpleQueryMessage;
 
-use super::model::{ColumnMeta, Domain, EnumType, ForeignKey, Identity, RelKind, Schema, TableMeta, UniqueKey};
+use super::model::{
+    ColumnMeta, Domain, EnumType, ForeignKey, Identity, RelKind, Schema, TableMeta, UniqueKey,
+};
 use crate::conn::Conn;
 use crate::error::{Error, Result};
 
@@ -125,8 +127,8 @@ struct RawDomain {
 }
 
 fn parse(text: &str) -> Result<Schema> {
-    let raw: RawSchema =
-        serde_json::from_str(text).map_err(|e| Error::decode(format!("cannot read the schema snapshot: {e}")))?;
+    let raw: RawSchema = serde_json::from_str(text)
+        .map_err(|e| Error::decode(format!("cannot read the schema snapshot: {e}")))?;
     let relations = raw
         .relations
         .into_iter()
@@ -137,7 +139,10 @@ fn parse(text: &str) -> Result<Schema> {
                 .unwrap_or_default()
                 .into_iter()
                 .map(|c| ColumnMeta {
-                    serial: c.default.as_deref().is_some_and(|d| d.starts_with("nextval(")),
+                    serial: c
+                        .default
+                        .as_deref()
+                        .is_some_and(|d| d.starts_with("nextval(")),
                     identity: match c.identity.as_str() {
                         "a" => Some(Identity::Always),
                         "d" => Some(Identity::ByDefault),
@@ -196,7 +201,12 @@ fn parse(text: &str) -> Result<Schema> {
     let enums = raw
         .enums
         .into_iter()
-        .map(|e| EnumType { schema: e.schema, name: e.name, oid: e.oid, labels: e.labels.unwrap_or_default() })
+        .map(|e| EnumType {
+            schema: e.schema,
+            name: e.name,
+            oid: e.oid,
+            labels: e.labels.unwrap_or_default(),
+        })
         .collect();
     let domains = raw
         .domains
@@ -210,7 +220,12 @@ fn parse(text: &str) -> Result<Schema> {
             default: d.default,
         })
         .collect();
-    Ok(Schema::new(raw.search_path.unwrap_or_default(), relations, enums, domains))
+    Ok(Schema::new(
+        raw.search_path.unwrap_or_default(),
+        relations,
+        enums,
+        domains,
+    ))
 }
 
 #[cfg(test)]

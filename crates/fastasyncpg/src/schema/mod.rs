@@ -10,5 +10,7 @@ mod suggest;
 
 pub(crate) use introspect::load;
 pub(crate) use model::split_qualified;
-pub use model::{ColumnMeta, Domain, EnumType, ForeignKey, Identity, RelKind, Schema, TableMeta, UniqueKey};
+pub use model::{
+    ColumnMeta, Domain, EnumType, ForeignKey, Identity, RelKind, Schema, TableMeta, UniqueKey,
+};
 pub(crate) use suggest::{did_you_mean, near_matches};

@@ -36,7 +36,10 @@ impl RelKind {
 
     /// True for tables that can be written: ordinary, partitioned and foreign tables.
     pub fn is_table(self) -> bool {
-        matches!(self, RelKind::Table | RelKind::PartitionedTable | RelKind::ForeignTable)
+        matches!(
+            self,
+            RelKind::Table | RelKind::PartitionedTable | RelKind::ForeignTable
+        )
     }
 
     /// True for views and materialized views.
@@ -206,7 +209,12 @@ impl TableMeta {
         } else {
             format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.name))
         };
-        self.col_index = self.columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        self.col_index = self
+            .columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
         self
     }
 
@@ -257,8 +265,17 @@ impl Schema {
         for (i, (r, _)) in relations.iter().enumerate() {
             by_name.entry(r.name.clone()).or_default().push(i);
         }
-        let relations = relations.into_iter().map(|(r, visible)| Arc::new(r.finish(visible))).collect();
-        Schema { search_path, relations, enums, domains, by_name }
+        let relations = relations
+            .into_iter()
+            .map(|(r, visible)| Arc::new(r.finish(visible)))
+            .collect();
+        Schema {
+            search_path,
+            relations,
+            enums,
+            domains,
+            by_name,
+        }
     }
 
     /// The schemas that were loaded, in search order.
@@ -302,7 +319,11 @@ impl Schema {
 
     /// The relation `name` in schema `schema`.
     pub fn relation_in(&self, schema: &str, name: &str) -> Option<&Arc<TableMeta>> {
-        self.by_name.get(name)?.iter().map(|&i| &self.relations[i]).find(|r| r.schema == schema)
+        self.by_name
+            .get(name)?
+            .iter()
+            .map(|&i| &self.relations[i])
+            .find(|r| r.schema == schema)
     }
 }
 
@@ -337,8 +358,14 @@ mod tests {
     #[test]
     fn splits_quoted_and_plain() {
         assert_eq!(split_qualified("a.b"), Some(("a".into(), "b".into())));
-        assert_eq!(split_qualified(r#""my s"."x.y""#), Some(("my s".into(), "x.y".into())));
-        assert_eq!(split_qualified(r#""a""b".c"#), Some(("a\"b".into(), "c".into())));
+        assert_eq!(
+            split_qualified(r#""my s"."x.y""#),
+            Some(("my s".into(), "x.y".into()))
+        );
+        assert_eq!(
+            split_qualified(r#""a""b".c"#),
+            Some(("a\"b".into(), "c".into()))
+        );
         assert_eq!(split_qualified("abc"), None);
         assert_eq!(split_qualified("a.b.c"), None);
     }

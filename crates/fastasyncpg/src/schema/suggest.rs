@@ -2,7 +2,10 @@
 
 /// Up to five of `candidates` that look like `wanted`: same name ignoring case, a prefix or
 /// substring match, or a small edit distance — closest first.
-pub(crate) fn near_matches<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn near_matches<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
     let w = wanted.to_lowercase();
     let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()
@@ -25,7 +28,11 @@ pub(crate) fn near_matches<'a>(wanted: &str, candidates: impl IntoIterator<Item 
         .collect();
     scored.sort();
     scored.dedup_by(|a, b| a.1 == b.1);
-    scored.into_iter().take(5).map(|(_, c)| c.to_string()).collect()
+    scored
+        .into_iter()
+        .take(5)
+        .map(|(_, c)| c.to_string())
+        .collect()
 }
 
 /// Levenshtein distance over characters.

@@ -42,7 +42,10 @@ fn group(recs: Vec<Vec<(usize, Value)>>) -> Vec<Group> {
                 Some(&g) => g,
                 None => {
                     by_cols.insert(cols.clone(), groups.len());
-                    groups.push(Group { cols, rows: Vec::new() });
+                    groups.push(Group {
+                        cols,
+                        rows: Vec::new(),
+                    });
                     groups.len() - 1
                 }
             },
@@ -114,19 +117,34 @@ impl Table {
     /// let rows = db.t("cat")?.inserts((0..1000).map(|i| record! { name: format!("cat {i}") })).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn inserts<R: Into<Record>>(&self, recs: impl IntoIterator<Item = R>) -> Result<Vec<Row>> {
-        let recs: Vec<Vec<(usize, Value)>> =
-            recs.into_iter().map(|r| self.insert_cols(&r.into(), "inserts")).collect::<Result<_>>()?;
+    pub async fn inserts<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+    ) -> Result<Vec<Row>> {
+        let recs: Vec<Vec<(usize, Value)>> = recs
+            .into_iter()
+            .map(|r| self.insert_cols(&r.into(), "inserts"))
+            .collect::<Result<_>>()?;
         let n = recs.len();
         let groups = group(recs);
-        self.run_groups(n, groups, |t, g| t.insert_group_sql(g, None), AuditKind::Insert, false).await
+        self.run_groups(
+            n,
+            groups,
+            |t, g| t.insert_group_sql(g, None),
+            AuditKind::Insert,
+            false,
+        )
+        .await
     }
 
     /// Updates many rows by primary key in one atomic call and returns them, in the order
     /// given. Each record must hold every primary key column; the columns it leaves out stay
     /// unchanged. A key that matches no row (or a row outside the scope) fails the whole call
     /// with [`ErrorKind::NotFound`] and nothing is changed.
-    pub async fn updates<R: Into<Record>>(&self, recs: impl IntoIterator<Item = R>) -> Result<Vec<Row>> {
+    pub async fn updates<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+    ) -> Result<Vec<Row>> {
         self.writable("updates")?;
         let pk = self.pk_idx("updates (a table without a primary key cannot be updated by key)")?;
         let mut seen = HashSet::new();
@@ -134,8 +152,10 @@ impl Table {
         for (pos, r) in recs.into_iter().enumerate() {
             let cols = self.resolve(&r.into())?;
             self.check_scope_unchanged(&cols, "updates")?;
-            let cols: Vec<(usize, Value)> =
-                cols.into_iter().filter(|(i, _)| pk.contains(i) || !self.scope.iter().any(|(s, _)| s == i)).collect();
+            let cols: Vec<(usize, Value)> = cols
+                .into_iter()
+                .filter(|(i, _)| pk.contains(i) || !self.scope.iter().any(|(s, _)| s == i))
+                .collect();
             let mut key = Vec::new();
             for k in &pk {
                 match cols.iter().find(|(i, _)| i == k) {
@@ -150,18 +170,31 @@ impl Table {
                 }
             }
             if !seen.insert(key.join("\u{1}")) {
-                return Err(Error::usage(format!("updates: record {} repeats the key of an earlier record", pos + 1)));
+                return Err(Error::usage(format!(
+                    "updates: record {} repeats the key of an earlier record",
+                    pos + 1
+                )));
             }
             all.push(cols);
         }
         let n = all.len();
         let groups = group(all);
-        self.run_groups(n, groups, |t, g| t.update_group_sql(g, &pk), AuditKind::Update, true).await
+        self.run_groups(
+            n,
+            groups,
+            |t, g| t.update_group_sql(g, &pk),
+            AuditKind::Update,
+            true,
+        )
+        .await
     }
 
     /// Inserts or updates many records (by primary key) in one atomic call and returns the rows
     /// written, in the order given. See [`upsert`](Self::upsert).
-    pub async fn upserts<R: Into<Record>>(&self, recs: impl IntoIterator<Item = R>) -> Result<Vec<Row>> {
+    pub async fn upserts<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+    ) -> Result<Vec<Row>> {
         self.upserts_with(recs, UpsertOptions::new()).await
     }
 
@@ -173,19 +206,30 @@ impl Table {
         recs: impl IntoIterator<Item = R>,
         opts: UpsertOptions,
     ) -> Result<Vec<Row>> {
-        let recs: Vec<Vec<(usize, Value)>> =
-            recs.into_iter().map(|r| self.insert_cols(&r.into(), "upserts")).collect::<Result<_>>()?;
+        let recs: Vec<Vec<(usize, Value)>> = recs
+            .into_iter()
+            .map(|r| self.insert_cols(&r.into(), "upserts"))
+            .collect::<Result<_>>()?;
         let n = recs.len();
         let groups = group(recs);
         let exact = !opts.do_nothing;
-        self.run_groups(n, groups, |t, g| t.insert_group_sql(g, Some(&opts)), AuditKind::Upsert, exact).await
+        self.run_groups(
+            n,
+            groups,
+            |t, g| t.insert_group_sql(g, Some(&opts)),
+            AuditKind::Upsert,
+            exact,
+        )
+        .await
     }
 
     /// Loads records with `COPY ... FROM STDIN`, the fastest way in: no rows come back, only
     /// the count. Grouping, defaults, scope and atomicity are as for [`inserts`](Self::inserts).
     pub async fn copy_in<R: Into<Record>>(&self, recs: impl IntoIterator<Item = R>) -> Result<u64> {
-        let recs: Vec<Vec<(usize, Value)>> =
-            recs.into_iter().map(|r| self.insert_cols(&r.into(), "copy_in")).collect::<Result<_>>()?;
+        let recs: Vec<Vec<(usize, Value)>> = recs
+            .into_iter()
+            .map(|r| self.insert_cols(&r.into(), "copy_in"))
+            .collect::<Result<_>>()?;
         let groups = group(recs);
         if groups.len() <= 1 {
             return match groups.into_iter().next() {
@@ -207,15 +251,28 @@ impl Table {
 
     async fn copy_group(&self, g: &Group) -> Result<u64> {
         if g.cols.is_empty() {
-            let sql = format!("INSERT INTO {} SELECT FROM generate_series(1, {})", self.meta.sql_name(), g.rows.len());
+            let sql = format!(
+                "INSERT INTO {} SELECT FROM generate_series(1, {})",
+                self.meta.sql_name(),
+                g.rows.len()
+            );
             let r = self.db.run_execute_unaudited(&sql, &[]).await;
             if self.db.audit_active() {
-                self.db.emit_audit(AuditKind::Insert, &sql, Some(self.meta.sql_name()), r.as_ref().copied());
+                self.db.emit_audit(
+                    AuditKind::Insert,
+                    &sql,
+                    Some(self.meta.sql_name()),
+                    r.as_ref().copied(),
+                );
             }
             return r;
         }
         let names: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
-        let sql = format!("COPY {} ({}) FROM STDIN", self.meta.sql_name(), names.join(", "));
+        let sql = format!(
+            "COPY {} ({}) FROM STDIN",
+            self.meta.sql_name(),
+            names.join(", ")
+        );
         let conn = self.db.conn().await?;
         conn.queries.fetch_add(1, Ordering::Relaxed);
         let fut = async {
@@ -241,7 +298,12 @@ impl Table {
         };
         let r = self.db.timed(&conn, fut).await;
         if self.db.audit_active() {
-            self.db.emit_audit(AuditKind::Copy, &sql, Some(self.meta.sql_name()), r.as_ref().copied());
+            self.db.emit_audit(
+                AuditKind::Copy,
+                &sql,
+                Some(self.meta.sql_name()),
+                r.as_ref().copied(),
+            );
         }
         r
     }
@@ -263,7 +325,10 @@ impl Table {
             return Ok(Vec::new());
         }
         // Values move into the statements' parameters; the groups keep the rows' positions.
-        let statements: Vec<(String, Vec<Param>)> = groups.iter_mut().map(|g| make(self, g)).collect::<Result<_>>()?;
+        let statements: Vec<(String, Vec<Param>)> = groups
+            .iter_mut()
+            .map(|g| make(self, g))
+            .collect::<Result<_>>()?;
         let go = |db: Database| {
             let groups = &groups;
             let statements = &statements;
@@ -322,9 +387,19 @@ impl Table {
                 (p as &(dyn ToSql + Sync), ty)
             })
             .collect();
-        let r = self.db.timed(&conn, async { Ok(conn.client.query_typed(sql, &typed).await?) }).await;
+        let r = self
+            .db
+            .timed(&conn, async {
+                Ok(conn.client.query_typed(sql, &typed).await?)
+            })
+            .await;
         if self.db.audit_active() {
-            self.db.emit_audit(kind, sql, Some(self.meta.sql_name()), r.as_ref().map(|rows| rows.len() as u64));
+            self.db.emit_audit(
+                kind,
+                sql,
+                Some(self.meta.sql_name()),
+                r.as_ref().map(|rows| rows.len() as u64),
+            );
         }
         let raw = r?;
         let cols = match raw.first() {
@@ -337,37 +412,63 @@ impl Table {
     /// The group's columns as `text[]` parameters `$1..$k` and the `SELECT` that casts them.
     fn unnest_select(&self, g: &mut Group) -> (String, Vec<Param>) {
         let k = g.cols.len();
-        let mut arrays: Vec<Vec<Option<String>>> = (0..k).map(|_| Vec::with_capacity(g.rows.len())).collect();
+        let mut arrays: Vec<Vec<Option<String>>> =
+            (0..k).map(|_| Vec::with_capacity(g.rows.len())).collect();
         for (_, vals) in g.rows.iter_mut() {
             for (a, v) in arrays.iter_mut().zip(vals.drain(..)) {
                 a.push(into_text(v));
             }
         }
-        let casts: Vec<String> =
-            g.cols.iter().map(|i| format!("v.{}::{}", self.qcol(*i), self.col(*i).type_name)).collect();
+        let casts: Vec<String> = g
+            .cols
+            .iter()
+            .map(|i| format!("v.{}::{}", self.qcol(*i), self.col(*i).type_name))
+            .collect();
         let params_sql: Vec<String> = (1..=k).map(|n| format!("${n}::text[]")).collect();
         let aliases: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
-        let sql =
-            format!("SELECT {} FROM unnest({}) AS v({})", casts.join(", "), params_sql.join(", "), aliases.join(", "));
+        let sql = format!(
+            "SELECT {} FROM unnest({}) AS v({})",
+            casts.join(", "),
+            params_sql.join(", "),
+            aliases.join(", ")
+        );
         (sql, arrays.into_iter().map(Param::Array).collect())
     }
 
-    fn insert_group_sql(&self, g: &mut Group, upsert: Option<&UpsertOptions>) -> Result<(String, Vec<Param>)> {
+    fn insert_group_sql(
+        &self,
+        g: &mut Group,
+        upsert: Option<&UpsertOptions>,
+    ) -> Result<(String, Vec<Param>)> {
         let tbl = self.meta.sql_name();
         if g.cols.is_empty() && upsert.is_none() {
-            let sql = format!("INSERT INTO {tbl} SELECT FROM generate_series(1, {}) RETURNING *", g.rows.len());
+            let sql = format!(
+                "INSERT INTO {tbl} SELECT FROM generate_series(1, {}) RETURNING *",
+                g.rows.len()
+            );
             return Ok((sql, Vec::new()));
         }
         if g.cols.is_empty() {
-            return Err(Error::usage("upserts: a record with no columns cannot be upserted"));
+            return Err(Error::usage(
+                "upserts: a record with no columns cannot be upserted",
+            ));
         }
         let (select, mut params) = self.unnest_select(g);
         let names: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
-        let mut sql = format!("INSERT INTO {tbl} AS t ({}){} {select}", names.join(", "), self.overriding(&g.cols));
+        let mut sql = format!(
+            "INSERT INTO {tbl} AS t ({}){} {select}",
+            names.join(", "),
+            self.overriding(&g.cols)
+        );
         if let Some(opts) = upsert {
             let mut q = Sql::with_args(vec![Value::Null; params.len()]);
             sql.push_str(&self.conflict_clause(&mut q, &g.cols, opts)?);
-            params.extend(q.args.iter().skip(g.cols.len()).map(|v| Param::Untyped(text_of(v))));
+            params.extend(
+                q.args
+                    .iter()
+                    .skip(g.cols.len())
+                    .map(|v| Param::Untyped(text_of(v))),
+            );
         }
         sql.push_str(" RETURNING *");
         Ok((sql, params))
@@ -380,13 +481,25 @@ impl Table {
         let assigns: Vec<String> = if set.is_empty() {
             vec![format!("{c} = t.{c}", c = self.qcol(pk[0]))]
         } else {
-            set.iter().map(|i| format!("{c} = v.{c}::{}", self.col(*i).type_name, c = self.qcol(*i))).collect()
+            set.iter()
+                .map(|i| format!("{c} = v.{c}::{}", self.col(*i).type_name, c = self.qcol(*i)))
+                .collect()
         };
         let mut q = Sql::with_args(vec![Value::Null; params.len()]);
-        let mut conds: Vec<String> =
-            pk.iter().map(|i| format!("t.{c} = v.{c}::{}", self.col(*i).type_name, c = self.qcol(*i))).collect();
+        let mut conds: Vec<String> = pk
+            .iter()
+            .map(|i| {
+                format!(
+                    "t.{c} = v.{c}::{}",
+                    self.col(*i).type_name,
+                    c = self.qcol(*i)
+                )
+            })
+            .collect();
         self.scope_conds(&mut q, &mut conds, Some("t"));
-        let params_sql: Vec<String> = (1..=g.cols.len()).map(|n| format!("${n}::text[]")).collect();
+        let params_sql: Vec<String> = (1..=g.cols.len())
+            .map(|n| format!("${n}::text[]"))
+            .collect();
         let aliases: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
         let sql = format!(
             "UPDATE {tbl} AS t SET {} FROM unnest({}) AS v({}){} RETURNING t.*",
@@ -396,7 +509,12 @@ impl Table {
             where_clause(&conds)
         );
         let mut params = params;
-        params.extend(q.args.iter().skip(g.cols.len()).map(|v| Param::Untyped(text_of(v))));
+        params.extend(
+            q.args
+                .iter()
+                .skip(g.cols.len())
+                .map(|v| Param::Untyped(text_of(v))),
+        );
         Ok((sql, params))
     }
 }

@@ -35,7 +35,10 @@ impl Tables {
 
     fn metas(&self) -> impl Iterator<Item = &Arc<TableMeta>> {
         let views = self.views;
-        self.schema.relations().iter().filter(move |r| r.kind.is_view() == views)
+        self.schema
+            .relations()
+            .iter()
+            .filter(move |r| r.kind.is_view() == views)
     }
 
     /// A handle for each table (partitions included: see [`TableMeta::is_partition`]).
@@ -47,7 +50,9 @@ impl Tables {
     pub fn names(&self) -> Vec<String> {
         self.metas()
             .map(|m| {
-                if m.sql_name().starts_with(&format!("{}.", crate::sql::quote_ident(&m.schema))) {
+                if m.sql_name()
+                    .starts_with(&format!("{}.", crate::sql::quote_ident(&m.schema)))
+                {
                     format!("{}.{}", m.schema, m.name)
                 } else {
                     m.name.clone()
@@ -94,6 +99,8 @@ impl fmt::Display for Tables {
 
 impl fmt::Debug for Tables {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list().entries(self.metas().map(|m| m.sql_name())).finish()
+        f.debug_list()
+            .entries(self.metas().map(|m| m.sql_name()))
+            .finish()
     }
 }

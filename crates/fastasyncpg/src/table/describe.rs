@@ -30,12 +30,27 @@ impl Table {
             RelKind::View => "view",
             RelKind::MaterializedView => "materialized view",
         };
-        let _ = writeln!(out, "{kind} {}.{}", quote_ident(&m.schema), quote_ident(&m.name));
+        let _ = writeln!(
+            out,
+            "{kind} {}.{}",
+            quote_ident(&m.schema),
+            quote_ident(&m.name)
+        );
         if let Some(c) = &m.comment {
             let _ = writeln!(out, "  -- {c}");
         }
-        let name_w = m.columns.iter().map(|c| c.name.chars().count()).max().unwrap_or(0);
-        let type_w = m.columns.iter().map(|c| c.type_name.chars().count()).max().unwrap_or(0);
+        let name_w = m
+            .columns
+            .iter()
+            .map(|c| c.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        let type_w = m
+            .columns
+            .iter()
+            .map(|c| c.type_name.chars().count())
+            .max()
+            .unwrap_or(0);
         for c in &m.columns {
             let mut extras = Vec::new();
             if c.not_null {
@@ -56,7 +71,11 @@ impl Table {
             if m.primary_key.contains(&c.name) {
                 extras.push("PK".into());
             }
-            for fk in m.foreign_keys.iter().filter(|f| f.columns.len() == 1 && f.columns[0] == c.name) {
+            for fk in m
+                .foreign_keys
+                .iter()
+                .filter(|f| f.columns.len() == 1 && f.columns[0] == c.name)
+            {
                 extras.push(format!(
                     "FK -> {}({})",
                     quote_ident(&fk.ref_table),
@@ -76,13 +95,26 @@ impl Table {
             );
             let _ = writeln!(out, "{}", line.trim_end());
         }
-        let cols = |v: &[String]| v.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ");
+        let cols = |v: &[String]| {
+            v.iter()
+                .map(|c| quote_ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         if !m.primary_key.is_empty() {
             let _ = writeln!(out, "primary key: ({})", cols(&m.primary_key));
         }
         for u in &m.uniques {
-            let what = if u.constraint.is_some() { "unique constraint" } else { "unique index" };
-            let mut line = format!("{what} {}: ({})", u.constraint.as_deref().unwrap_or(&u.index), cols(&u.columns));
+            let what = if u.constraint.is_some() {
+                "unique constraint"
+            } else {
+                "unique index"
+            };
+            let mut line = format!(
+                "{what} {}: ({})",
+                u.constraint.as_deref().unwrap_or(&u.index),
+                cols(&u.columns)
+            );
             if u.expression {
                 line.push_str(" + expressions");
             }

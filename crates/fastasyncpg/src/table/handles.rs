@@ -12,7 +12,11 @@ use crate::sql::quote_ident;
 impl Database {
     /// The current schema snapshot (cheap: an `Arc` clone).
     pub fn schema(&self) -> Arc<Schema> {
-        self.inner.schema.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.inner
+            .schema
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// Reloads the schema snapshot from the system catalogs — in one round trip, however many
@@ -23,10 +27,22 @@ impl Database {
     /// Loads the schemas on the search path, or those set by
     /// [`refresh_with_schemas`](Self::refresh_with_schemas).
     pub async fn refresh(&self) -> Result<Arc<Schema>> {
-        let filter = self.inner.schema_filter.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let filter = self
+            .inner
+            .schema_filter
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         let conn = self.conn().await?;
-        let snapshot = Arc::new(self.timed(&conn, schema::load(&conn, filter.as_deref())).await?);
-        *self.inner.schema.write().unwrap_or_else(PoisonError::into_inner) = snapshot.clone();
+        let snapshot = Arc::new(
+            self.timed(&conn, schema::load(&conn, filter.as_deref()))
+                .await?,
+        );
+        *self
+            .inner
+            .schema
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = snapshot.clone();
         let gen = self.inner.schema_gen.fetch_add(1, Ordering::Relaxed) + 1;
         conn.clear_cache();
         conn.schema_gen.store(gen, Ordering::Relaxed);
@@ -38,7 +54,11 @@ impl Database {
     /// Tables outside the search path display schema-qualified (`"other"."thing"`).
     pub async fn refresh_with_schemas(&self, schemas: &[&str]) -> Result<Arc<Schema>> {
         let filter = (!schemas.is_empty()).then(|| schemas.iter().map(|s| s.to_string()).collect());
-        *self.inner.schema_filter.write().unwrap_or_else(PoisonError::into_inner) = filter;
+        *self
+            .inner
+            .schema_filter
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = filter;
         self.refresh().await
     }
 
@@ -51,7 +71,10 @@ impl Database {
 
     /// The table `name` in schema `schema`.
     pub fn t_in(&self, schema: &str, name: &str) -> Result<Table> {
-        self.relation(&format!("{}.{}", quote_ident(schema), quote_ident(name)), false)
+        self.relation(
+            &format!("{}.{}", quote_ident(schema), quote_ident(name)),
+            false,
+        )
     }
 
     /// The view or materialized view `name` (read-only handle).
@@ -61,7 +84,10 @@ impl Database {
 
     /// The view or materialized view `name` in schema `schema`.
     pub fn v_in(&self, schema: &str, name: &str) -> Result<Table> {
-        self.relation(&format!("{}.{}", quote_ident(schema), quote_ident(name)), true)
+        self.relation(
+            &format!("{}.{}", quote_ident(schema), quote_ident(name)),
+            true,
+        )
     }
 
     /// Every table of the snapshot (`for t in db.tables().iter()`, `contains`, `names`).
@@ -78,9 +104,10 @@ impl Database {
         let s = self.schema();
         let found = match s.relation(name) {
             // An exact name that is the wrong kind should not hide a qualified match.
-            Some(m) if m.kind.is_view() != views => {
-                schema::split_qualified(name).and_then(|(sc, n)| s.relation_in(&sc, &n)).cloned().or(Some(m.clone()))
-            }
+            Some(m) if m.kind.is_view() != views => schema::split_qualified(name)
+                .and_then(|(sc, n)| s.relation_in(&sc, &n))
+                .cloned()
+                .or(Some(m.clone())),
             other => other.cloned(),
         };
         match found {
@@ -92,12 +119,24 @@ impl Database {
 }
 
 fn wrong_kind(m: &TableMeta, want_view: bool) -> Error {
-    let (is, call) = if want_view { ("a table", "db.t") } else { ("a view", "db.v") };
-    Error::new(ErrorKind::UnknownName, format!("{} is {is}: use {call}({:?})", m.sql_name(), m.name))
+    let (is, call) = if want_view {
+        ("a table", "db.t")
+    } else {
+        ("a view", "db.v")
+    };
+    Error::new(
+        ErrorKind::UnknownName,
+        format!("{} is {is}: use {call}({:?})", m.sql_name(), m.name),
+    )
 }
 
 fn unknown(s: &Schema, name: &str, views: bool) -> Error {
-    let pool: Vec<&str> = s.relations().iter().filter(|r| r.kind.is_view() == views).map(|r| r.name.as_str()).collect();
+    let pool: Vec<&str> = s
+        .relations()
+        .iter()
+        .filter(|r| r.kind.is_view() == views)
+        .map(|r| r.name.as_str())
+        .collect();
     let near = near_matches(name, pool);
     let noun = if views { "view" } else { "table" };
     Error::new(

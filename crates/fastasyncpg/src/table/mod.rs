@@ -98,7 +98,11 @@ impl PartialEq for Col {
 
 impl Table {
     pub(crate) fn new(db: Database, meta: Arc<TableMeta>) -> Table {
-        Table { db, meta, scope: Arc::from(Vec::new()) }
+        Table {
+            db,
+            meta,
+            scope: Arc::from(Vec::new()),
+        }
     }
 
     /// The table name, unquoted.
@@ -129,12 +133,20 @@ impl Table {
     /// The same table (and scope) with statements running on `db`: a transaction, a held
     /// connection… (`artist.on(&tx).insert(...)`).
     pub fn on(&self, db: &Database) -> Table {
-        Table { db: db.clone(), meta: self.meta.clone(), scope: self.scope.clone() }
+        Table {
+            db: db.clone(),
+            meta: self.meta.clone(),
+            scope: self.scope.clone(),
+        }
     }
 
     /// `(name, type)` of each column, in table order (the seed's `cols`).
     pub fn columns(&self) -> Vec<(&str, &str)> {
-        self.meta.columns.iter().map(|c| (c.name.as_str(), c.type_name.as_str())).collect()
+        self.meta
+            .columns
+            .iter()
+            .map(|c| (c.name.as_str(), c.type_name.as_str()))
+            .collect()
     }
 
     /// The column names, in table order.
@@ -150,12 +162,20 @@ impl Table {
     /// The column `name`; an unknown name is an [`ErrorKind::UnknownName`] error naming the
     /// table and the column.
     pub fn c(&self, name: &str) -> Result<Col> {
-        Ok(Col { meta: self.meta.clone(), idx: self.col_idx(name)? })
+        Ok(Col {
+            meta: self.meta.clone(),
+            idx: self.col_idx(name)?,
+        })
     }
 
     /// Every column, in table order.
     pub fn cols(&self) -> Vec<Col> {
-        (0..self.meta.columns.len()).map(|idx| Col { meta: self.meta.clone(), idx }).collect()
+        (0..self.meta.columns.len())
+            .map(|idx| Col {
+                meta: self.meta.clone(),
+                idx,
+            })
+            .collect()
     }
 
     /// True when the table has a column called `name`.
@@ -179,7 +199,11 @@ impl Table {
     pub fn xtra(&self, scope: impl Into<crate::Record>) -> Result<Table> {
         let rec = scope.into();
         let scope = self.resolve(&rec)?;
-        Ok(Table { db: self.db.clone(), meta: self.meta.clone(), scope: Arc::from(scope) })
+        Ok(Table {
+            db: self.db.clone(),
+            meta: self.meta.clone(),
+            scope: Arc::from(scope),
+        })
     }
 
     /// The same table without any scope.
@@ -189,20 +213,32 @@ impl Table {
 
     /// The scope's `(column, value)` pairs.
     pub fn scope(&self) -> Vec<(&str, &Value)> {
-        self.scope.iter().map(|(i, v)| (self.meta.columns[*i].name.as_str(), v)).collect()
+        self.scope
+            .iter()
+            .map(|(i, v)| (self.meta.columns[*i].name.as_str(), v))
+            .collect()
     }
 
     // ---- helpers shared by the operation modules ----
 
     pub(crate) fn col_idx(&self, name: &str) -> Result<usize> {
-        self.meta.col_index.get(name).copied().ok_or_else(|| self.unknown_column(name))
+        self.meta
+            .col_index
+            .get(name)
+            .copied()
+            .ok_or_else(|| self.unknown_column(name))
     }
 
     pub(crate) fn unknown_column(&self, name: &str) -> Error {
         let near = near_matches(name, self.meta.columns.iter().map(|c| c.name.as_str()));
         Error::new(
             ErrorKind::UnknownName,
-            format!("table {} has no column {}{}", self.meta.sql_name(), quote_ident(name), did_you_mean(&near)),
+            format!(
+                "table {} has no column {}{}",
+                self.meta.sql_name(),
+                quote_ident(name),
+                did_you_mean(&near)
+            ),
         )
     }
 
@@ -247,11 +283,19 @@ impl Table {
         if self.meta.primary_key.is_empty() {
             return Err(Error::usage(format!(
                 "{what}: {} {} has no primary key",
-                if self.meta.kind.is_view() { "view" } else { "table" },
+                if self.meta.kind.is_view() {
+                    "view"
+                } else {
+                    "table"
+                },
                 self.meta.sql_name()
             )));
         }
-        self.meta.primary_key.iter().map(|k| self.col_idx(k)).collect()
+        self.meta
+            .primary_key
+            .iter()
+            .map(|k| self.col_idx(k))
+            .collect()
     }
 
     /// Views are read-only through this API.
@@ -318,12 +362,17 @@ impl Table {
     }
 
     /// Runs generated SQL, reporting it to the audit hook as `kind` when it changes data.
-    pub(crate) async fn run(&self, kind: Option<AuditKind>, q: &Sql) -> Result<(Arc<Columns>, Vec<Row>)> {
+    pub(crate) async fn run(
+        &self,
+        kind: Option<AuditKind>,
+        q: &Sql,
+    ) -> Result<(Arc<Columns>, Vec<Row>)> {
         let r = self.db.run_query_unaudited(&q.text, &q.args).await;
         if let Some(kind) = kind {
             if self.db.audit_active() {
                 let outcome = r.as_ref().map(|(_, rows)| rows.len() as u64);
-                self.db.emit_audit(kind, &q.text, Some(self.meta.sql_name()), outcome);
+                self.db
+                    .emit_audit(kind, &q.text, Some(self.meta.sql_name()), outcome);
             }
         }
         r
@@ -332,19 +381,38 @@ impl Table {
     /// The key of `row` (its primary key columns, in key order).
     pub(crate) fn key_of(&self, row: &Row) -> Result<Key> {
         if self.meta.primary_key.is_empty() {
-            return Err(Error::usage(format!("table {} has no primary key", self.meta.sql_name())));
+            return Err(Error::usage(format!(
+                "table {} has no primary key",
+                self.meta.sql_name()
+            )));
         }
-        let vals = self.meta.primary_key.iter().map(|k| row.value(k.as_str())).collect::<Result<Vec<_>>>()?;
+        let vals = self
+            .meta
+            .primary_key
+            .iter()
+            .map(|k| row.value(k.as_str()))
+            .collect::<Result<Vec<_>>>()?;
         Ok(Key::new(vals))
     }
 
     pub(crate) fn not_found(&self, key: &Key) -> Error {
-        let scope = if self.scope.is_empty() { String::new() } else { format!(" within scope {}", self.scope_text()) };
-        Error::new(ErrorKind::NotFound, format!("{}[{key}]: no such row{scope}", self.meta.sql_name()))
+        let scope = if self.scope.is_empty() {
+            String::new()
+        } else {
+            format!(" within scope {}", self.scope_text())
+        };
+        Error::new(
+            ErrorKind::NotFound,
+            format!("{}[{key}]: no such row{scope}", self.meta.sql_name()),
+        )
     }
 
     pub(crate) fn scope_text(&self) -> String {
-        let parts: Vec<String> = self.scope().iter().map(|(c, v)| format!("{c}={}", v.to_json())).collect();
+        let parts: Vec<String> = self
+            .scope()
+            .iter()
+            .map(|(c, v)| format!("{c}={}", v.to_json()))
+            .collect();
         parts.join(", ")
     }
 }
@@ -363,7 +431,11 @@ impl fmt::Display for Table {
 
 impl fmt::Debug for Table {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let noun = if self.meta.kind.is_view() { "View" } else { "Table" };
+        let noun = if self.meta.kind.is_view() {
+            "View"
+        } else {
+            "Table"
+        };
         write!(f, "{noun} {}", self.meta.sql_name())?;
         if !self.scope.is_empty() {
             write!(f, " xtra({})", self.scope_text())?;
@@ -375,7 +447,9 @@ impl fmt::Debug for Table {
 impl PartialEq for Table {
     /// Same table and same scope (whatever connection the handles use).
     fn eq(&self, o: &Table) -> bool {
-        self.meta.schema == o.meta.schema && self.meta.name == o.meta.name && self.scope[..] == o.scope[..]
+        self.meta.schema == o.meta.schema
+            && self.meta.name == o.meta.name
+            && self.scope[..] == o.scope[..]
     }
 }
 
@@ -389,7 +463,10 @@ pub(crate) struct Sql {
 impl Sql {
     /// Starts from already converted SQL (e.g. a user's where clause) and its arguments.
     pub(crate) fn with_args(args: Vec<Value>) -> Sql {
-        Sql { text: String::new(), args }
+        Sql {
+            text: String::new(),
+            args,
+        }
     }
 
     /// Adds an argument and returns its placeholder.

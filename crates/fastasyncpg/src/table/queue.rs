@@ -103,10 +103,18 @@ impl Queue {
         let status = t.col_idx(&self.status)?;
         let pk_list = pk.iter().map(|i| t.qcol(*i)).collect::<Vec<_>>().join(", ");
         let mut q = Sql::default();
-        let mut conds = vec![format!("{} = {}", t.qcol(status), q.arg(Value::Literal(self.pending.clone())))];
+        let mut conds = vec![format!(
+            "{} = {}",
+            t.qcol(status),
+            q.arg(Value::Literal(self.pending.clone()))
+        )];
         t.scope_conds(&mut q, &mut conds, None);
         let running = q.arg(Value::Literal(self.running.clone()));
-        let join = pk.iter().map(|i| format!("t.{c} = c.{c}", c = t.qcol(*i))).collect::<Vec<_>>().join(" AND ");
+        let join = pk
+            .iter()
+            .map(|i| format!("t.{c} = c.{c}", c = t.qcol(*i)))
+            .collect::<Vec<_>>()
+            .join(" AND ");
         q.text = format!(
             "WITH c AS MATERIALIZED (SELECT {pk_list} FROM {tbl}{w} ORDER BY {pk_list} LIMIT {n} FOR UPDATE SKIP LOCKED), \
              u AS (UPDATE {tbl} AS t SET {st} = {running} FROM c WHERE {join} RETURNING t.*) \
@@ -179,7 +187,11 @@ impl Queue {
         };
         let qt = t.on(&tx);
         let mut sql = Sql::default();
-        let mut assigns = vec![format!("{} = {}", qt.qcol(status), sql.arg(Value::Literal(new_status.clone())))];
+        let mut assigns = vec![format!(
+            "{} = {}",
+            qt.qcol(status),
+            sql.arg(Value::Literal(new_status.clone()))
+        )];
         if let Some(text) = err_text {
             // Without an error column the status alone says the job failed.
             match qt.col_idx(&self.error) {
@@ -191,8 +203,12 @@ impl Queue {
         }
         let mut conds = Vec::new();
         qt.key_conds(&mut sql, &mut conds, qt.key_cols(key, "claim_one")?);
-        sql.text =
-            format!("UPDATE {} SET {}{} RETURNING *", qt.meta.sql_name(), assigns.join(", "), where_clause(&conds));
+        sql.text = format!(
+            "UPDATE {} SET {}{} RETURNING *",
+            qt.meta.sql_name(),
+            assigns.join(", "),
+            where_clause(&conds)
+        );
         let (_, rows) = qt.run(Some(AuditKind::Update), &sql).await?;
         tx.commit().await?;
         Ok(rows.into_iter().next())

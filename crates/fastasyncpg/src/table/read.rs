@@ -21,7 +21,11 @@ impl Table {
         let mut conds = Vec::new();
         self.key_conds(&mut q, &mut conds, key);
         self.scope_conds(&mut q, &mut conds, None);
-        q.text = format!("SELECT * FROM {}{}", self.meta.sql_name(), where_clause(&conds));
+        q.text = format!(
+            "SELECT * FROM {}{}",
+            self.meta.sql_name(),
+            where_clause(&conds)
+        );
         let (_, rows) = self.run(None, &q).await?;
         Ok(rows.into_iter().next())
     }
@@ -30,7 +34,9 @@ impl Table {
     /// [`ErrorKind::NotFound`] error naming the table and key.
     pub async fn at(&self, pk: impl IntoKey) -> Result<Row> {
         let key = pk.into_key();
-        self.get(key.clone()).await?.ok_or_else(|| self.not_found(&key))
+        self.get(key.clone())
+            .await?
+            .ok_or_else(|| self.not_found(&key))
     }
 
     /// Rows matching `where_` (SQL after `WHERE`, placeholders `$n`, `?` or `:name` with
@@ -70,31 +76,50 @@ impl Table {
 
     /// Number of rows in scope matching `where_` (any placeholder style).
     pub async fn count_where(&self, where_: &str, args: impl IntoArgs) -> Result<i64> {
-        let (_, rows) = self.rows_where(where_, args).select("count(*)").run().await?;
-        let row = rows.into_iter().next().ok_or_else(|| Error::decode("count(*) returned no row"))?;
+        let (_, rows) = self
+            .rows_where(where_, args)
+            .select("count(*)")
+            .run()
+            .await?;
+        let row = rows
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::decode("count(*) returned no row"))?;
         row.get(0)
     }
 
     /// The one row matching `where_`: none is [`ErrorKind::NotFound`], several is
     /// [`ErrorKind::NotUnique`] (it fetches at most two rows to tell).
     pub async fn selectone(&self, where_: &str, args: impl IntoArgs) -> Result<Row> {
-        let (sql, rows) = self.rows_where(where_, args).limit(2).run_with_sql().await?;
+        let (sql, rows) = self
+            .rows_where(where_, args)
+            .limit(2)
+            .run_with_sql()
+            .await?;
         let mut it = rows.into_iter();
         match (it.next(), it.next()) {
             (Some(r), None) => Ok(r),
-            (None, _) => {
-                Err(Error::new(ErrorKind::NotFound, format!("selectone: no row in {}: {sql}", self.meta.sql_name())))
-            }
+            (None, _) => Err(Error::new(
+                ErrorKind::NotFound,
+                format!("selectone: no row in {}: {sql}", self.meta.sql_name()),
+            )),
             (Some(_), Some(_)) => Err(Error::new(
                 ErrorKind::NotUnique,
-                format!("selectone: more than one row in {}: {sql}", self.meta.sql_name()),
+                format!(
+                    "selectone: more than one row in {}: {sql}",
+                    self.meta.sql_name()
+                ),
             )),
         }
     }
 
     /// Like [`rows_where`](Self::rows_where), with each row's primary key (a [`Key`]: one value,
     /// or several for composite keys).
-    pub async fn pks_and_rows_where(&self, where_: &str, args: impl IntoArgs) -> Result<Vec<(Key, Row)>> {
+    pub async fn pks_and_rows_where(
+        &self,
+        where_: &str,
+        args: impl IntoArgs,
+    ) -> Result<Vec<(Key, Row)>> {
         self.rows_where(where_, args).with_pk().await
     }
 
@@ -108,7 +133,10 @@ impl Table {
     /// # Ok(()) }
     /// ```
     pub fn groupby(&self, cols: &[&str], aggs: &str) -> RowsWhere {
-        let quoted: Result<Vec<String>> = cols.iter().map(|c| self.col_idx(c).map(|_| quote_ident(c))).collect();
+        let quoted: Result<Vec<String>> = cols
+            .iter()
+            .map(|c| self.col_idx(c).map(|_| quote_ident(c)))
+            .collect();
         let mut rw = self.rows();
         match quoted {
             Ok(q) => {
@@ -195,7 +223,11 @@ impl RowsWhere {
             Sql::with_args(args)
         };
         t.scope_conds(&mut q, &mut conds, None);
-        let mut sql = format!("SELECT {select} FROM {}{}", t.meta.sql_name(), where_clause(&conds));
+        let mut sql = format!(
+            "SELECT {select} FROM {}{}",
+            t.meta.sql_name(),
+            where_clause(&conds)
+        );
         if let Some(g) = &self.group_by {
             sql.push_str(&format!(" GROUP BY {g}"));
         }

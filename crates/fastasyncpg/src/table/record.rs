@@ -79,7 +79,10 @@ impl Record {
 
     /// The value of `name`, if set (JSON fields converted without a column type).
     pub fn get(&self, name: &str) -> Option<Value> {
-        self.fields.iter().find(|(n, _)| n == name).map(|(_, f)| f.to_value(None))
+        self.fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, f)| f.to_value(None))
     }
 
     /// True when `name` is set.
@@ -131,7 +134,13 @@ impl Record {
 
     /// A record holding every column of `row` (to change some and `update` it back).
     pub fn from_row(row: &Row) -> Result<Record> {
-        Ok(Record { fields: row.items()?.into_iter().map(|(n, v)| (n, Field::Value(v))).collect() })
+        Ok(Record {
+            fields: row
+                .items()?
+                .into_iter()
+                .map(|(n, v)| (n, Field::Value(v)))
+                .collect(),
+        })
     }
 }
 
@@ -159,7 +168,9 @@ pub(crate) fn json_to_value(j: &serde_json::Value, col: Option<&ColumnMeta>) -> 
         J::String(s) => Value::Literal(s.clone()),
         J::Bool(b) => Value::Literal(if *b { "true" } else { "false" }.to_string()),
         J::Number(n) => Value::Literal(n.to_string()),
-        J::Array(items) if !is_json && col.is_some_and(ColumnMeta::is_array) => Value::Literal(pg_array_literal(items)),
+        J::Array(items) if !is_json && col.is_some_and(ColumnMeta::is_array) => {
+            Value::Literal(pg_array_literal(items))
+        }
         J::Array(_) | J::Object(_) => Value::Literal(j.to_string()),
     }
 }
@@ -220,7 +231,8 @@ impl<K: Into<String>, V: Into<Value>, const N: usize> From<[(K, V); N]> for Reco
 impl<K: Into<String>, V: Into<Value>, S> From<HashMap<K, V, S>> for Record {
     fn from(m: HashMap<K, V, S>) -> Self {
         // Sorted by name so the same keys always give the same SQL (statement cache).
-        let mut pairs: Vec<(String, Value)> = m.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let mut pairs: Vec<(String, Value)> =
+            m.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
         pairs.sort_by(|a, b| a.0.cmp(&b.0));
         pairs.into()
     }
@@ -257,7 +269,10 @@ impl TryFrom<serde_json::Value> for Record {
     fn try_from(v: serde_json::Value) -> Result<Self> {
         match v {
             serde_json::Value::Object(m) => Ok(m.into()),
-            other => Err(Error::usage(format!("a record needs a JSON object, got {}", json_kind(&other)))),
+            other => Err(Error::usage(format!(
+                "a record needs a JSON object, got {}",
+                json_kind(&other)
+            ))),
         }
     }
 }

@@ -78,7 +78,10 @@ impl Table {
 
     /// `OVERRIDING SYSTEM VALUE` when a `GENERATED ALWAYS` identity column is given a value.
     pub(crate) fn overriding(&self, cols: &[usize]) -> &'static str {
-        if cols.iter().any(|i| self.col(*i).identity == Some(Identity::Always)) {
+        if cols
+            .iter()
+            .any(|i| self.col(*i).identity == Some(Identity::Always))
+        {
             " OVERRIDING SYSTEM VALUE"
         } else {
             ""
@@ -100,7 +103,10 @@ impl Table {
         let cols = self.insert_cols(&rec.into(), "insert")?;
         let mut q = Sql::default();
         q.text = if cols.is_empty() {
-            format!("INSERT INTO {} DEFAULT VALUES RETURNING *", self.meta.sql_name())
+            format!(
+                "INSERT INTO {} DEFAULT VALUES RETURNING *",
+                self.meta.sql_name()
+            )
         } else {
             let idx: Vec<usize> = cols.iter().map(|(i, _)| *i).collect();
             let names: Vec<String> = idx.iter().map(|i| self.qcol(*i)).collect();
@@ -114,7 +120,9 @@ impl Table {
             )
         };
         let (_, rows) = self.run(Some(AuditKind::Insert), &q).await?;
-        rows.into_iter().next().ok_or_else(|| Error::decode("INSERT ... RETURNING returned no row"))
+        rows.into_iter()
+            .next()
+            .ok_or_else(|| Error::decode("INSERT ... RETURNING returned no row"))
     }
 
     /// Updates the row whose primary key is in `rec` with the record's other columns and
@@ -123,7 +131,9 @@ impl Table {
     /// or is outside this handle's scope, is [`ErrorKind::NotFound`](crate::ErrorKind::NotFound).
     pub async fn update(&self, rec: impl Into<Record>) -> Result<Row> {
         self.writable("update")?;
-        let pk = self.pk_idx("update (a table without a primary key cannot be updated by key: use update_where)")?;
+        let pk = self.pk_idx(
+            "update (a table without a primary key cannot be updated by key: use update_where)",
+        )?;
         let cols = self.resolve(&rec.into())?;
         let mut key = Vec::with_capacity(pk.len());
         for k in &pk {
@@ -139,7 +149,8 @@ impl Table {
             }
         }
         let set: Vec<(usize, Value)> = cols.into_iter().filter(|(i, _)| !pk.contains(i)).collect();
-        self.update_by_key(crate::Key::new(key), set, "update").await
+        self.update_by_key(crate::Key::new(key), set, "update")
+            .await
     }
 
     /// Updates the row with primary key `pk`, setting the columns of `rec` (which may include
@@ -150,22 +161,36 @@ impl Table {
         self.update_by_key(pk.into_key(), set, "update_with").await
     }
 
-    async fn update_by_key(&self, key: crate::Key, set: Vec<(usize, Value)>, what: &str) -> Result<Row> {
+    async fn update_by_key(
+        &self,
+        key: crate::Key,
+        set: Vec<(usize, Value)>,
+        what: &str,
+    ) -> Result<Row> {
         self.check_scope_unchanged(&set, what)?;
-        let set: Vec<(usize, Value)> =
-            set.into_iter().filter(|(i, _)| !self.scope.iter().any(|(s, _)| s == i)).collect();
+        let set: Vec<(usize, Value)> = set
+            .into_iter()
+            .filter(|(i, _)| !self.scope.iter().any(|(s, _)| s == i))
+            .collect();
         if set.is_empty() {
             // Nothing to change: the row as it is (still confined to the scope).
             return self.at(key).await;
         }
         let key_cols = self.key_cols(key.clone(), what)?;
         let mut q = Sql::default();
-        let assigns: Vec<String> = set.into_iter().map(|(i, v)| format!("{} = {}", self.qcol(i), q.arg(v))).collect();
+        let assigns: Vec<String> = set
+            .into_iter()
+            .map(|(i, v)| format!("{} = {}", self.qcol(i), q.arg(v)))
+            .collect();
         let mut conds = Vec::new();
         self.key_conds(&mut q, &mut conds, key_cols);
         self.scope_conds(&mut q, &mut conds, None);
-        q.text =
-            format!("UPDATE {} SET {}{} RETURNING *", self.meta.sql_name(), assigns.join(", "), where_clause(&conds));
+        q.text = format!(
+            "UPDATE {} SET {}{} RETURNING *",
+            self.meta.sql_name(),
+            assigns.join(", "),
+            where_clause(&conds)
+        );
         let (_, rows) = self.run(Some(AuditKind::Update), &q).await?;
         rows.into_iter().next().ok_or_else(|| self.not_found(&key))
     }
@@ -189,7 +214,12 @@ impl Table {
 
     /// Sets the columns of `rec` on every row in scope matching `where_` (any placeholder
     /// style) and returns the updated rows. An empty `where_` updates every row in scope.
-    pub async fn update_where(&self, rec: impl Into<Record>, where_: &str, args: impl IntoArgs) -> Result<Vec<Row>> {
+    pub async fn update_where(
+        &self,
+        rec: impl Into<Record>,
+        where_: &str,
+        args: impl IntoArgs,
+    ) -> Result<Vec<Row>> {
         self.writable("update_where")?;
         let set = self.resolve(&rec.into())?;
         self.check_scope_unchanged(&set, "update_where")?;
@@ -197,15 +227,26 @@ impl Table {
             return Err(Error::usage("update_where: the record sets no column"));
         }
         let (mut q, mut conds) = self.user_where(where_, args)?;
-        let assigns: Vec<String> = set.into_iter().map(|(i, v)| format!("{} = {}", self.qcol(i), q.arg(v))).collect();
+        let assigns: Vec<String> = set
+            .into_iter()
+            .map(|(i, v)| format!("{} = {}", self.qcol(i), q.arg(v)))
+            .collect();
         self.scope_conds(&mut q, &mut conds, None);
-        q.text =
-            format!("UPDATE {} SET {}{} RETURNING *", self.meta.sql_name(), assigns.join(", "), where_clause(&conds));
+        q.text = format!(
+            "UPDATE {} SET {}{} RETURNING *",
+            self.meta.sql_name(),
+            assigns.join(", "),
+            where_clause(&conds)
+        );
         Ok(self.run(Some(AuditKind::Update), &q).await?.1)
     }
 
     /// The user's where clause converted to `$n` form, as the first condition.
-    pub(crate) fn user_where(&self, where_: &str, args: impl IntoArgs) -> Result<(Sql, Vec<String>)> {
+    pub(crate) fn user_where(
+        &self,
+        where_: &str,
+        args: impl IntoArgs,
+    ) -> Result<(Sql, Vec<String>)> {
         if where_.trim().is_empty() {
             return Ok((Sql::default(), Vec::new()));
         }
@@ -219,19 +260,25 @@ impl Table {
     /// left alone ([`ErrorKind::NotFound`](crate::ErrorKind::NotFound)).
     pub async fn upsert(&self, rec: impl Into<Record>) -> Result<Row> {
         let rec = rec.into();
-        self.upsert_with(&rec, UpsertOptions::new()).await?.ok_or_else(|| {
-            Error::not_found(format!(
-                "upsert: the existing row of {} is outside this handle's scope ({})",
-                self.meta.sql_name(),
-                self.scope_text()
-            ))
-        })
+        self.upsert_with(&rec, UpsertOptions::new())
+            .await?
+            .ok_or_else(|| {
+                Error::not_found(format!(
+                    "upsert: the existing row of {} is outside this handle's scope ({})",
+                    self.meta.sql_name(),
+                    self.scope_text()
+                ))
+            })
     }
 
     /// [`upsert`](Self::upsert) with options: another conflict target (unique columns or a
     /// constraint), `DO NOTHING`, or only some columns updated. Returns `None` when nothing was
     /// written (`do_nothing` and the row existed, or the existing row is out of scope).
-    pub async fn upsert_with(&self, rec: impl Into<Record>, opts: UpsertOptions) -> Result<Option<Row>> {
+    pub async fn upsert_with(
+        &self,
+        rec: impl Into<Record>,
+        opts: UpsertOptions,
+    ) -> Result<Option<Row>> {
         let cols = self.insert_cols(&rec.into(), "upsert")?;
         let idx: Vec<usize> = cols.iter().map(|(i, _)| *i).collect();
         let mut q = Sql::default();
@@ -241,36 +288,62 @@ impl Table {
         } else {
             format!(
                 " ({}){} VALUES ({})",
-                idx.iter().map(|i| self.qcol(*i)).collect::<Vec<_>>().join(", "),
+                idx.iter()
+                    .map(|i| self.qcol(*i))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 self.overriding(&idx),
                 ps.join(", ")
             )
         };
         let conflict = self.conflict_clause(&mut q, &idx, &opts)?;
-        q.text = format!("INSERT INTO {} AS t{values}{conflict} RETURNING *", self.meta.sql_name());
+        q.text = format!(
+            "INSERT INTO {} AS t{values}{conflict} RETURNING *",
+            self.meta.sql_name()
+        );
         let (_, rows) = self.run(Some(AuditKind::Upsert), &q).await?;
         Ok(rows.into_iter().next())
     }
 
     /// `ON CONFLICT (...) DO UPDATE SET ... WHERE <scope>` for the given inserted columns
     /// (the target table aliased `t`).
-    pub(crate) fn conflict_clause(&self, q: &mut Sql, idx: &[usize], opts: &UpsertOptions) -> Result<String> {
+    pub(crate) fn conflict_clause(
+        &self,
+        q: &mut Sql,
+        idx: &[usize],
+        opts: &UpsertOptions,
+    ) -> Result<String> {
         let target_idx: Vec<usize> = match (&opts.on, &opts.constraint) {
-            (Some(cols), _) => cols.iter().map(|c| self.col_idx(c)).collect::<Result<_>>()?,
+            (Some(cols), _) => cols
+                .iter()
+                .map(|c| self.col_idx(c))
+                .collect::<Result<_>>()?,
             (None, Some(_)) => Vec::new(),
-            (None, None) => self.pk_idx("upsert (give the conflict columns with UpsertOptions::on)")?,
+            (None, None) => {
+                self.pk_idx("upsert (give the conflict columns with UpsertOptions::on)")?
+            }
         };
         let target = match &opts.constraint {
             Some(c) => format!(" ON CONFLICT ON CONSTRAINT {}", quote_ident(c)),
             None => {
-                format!(" ON CONFLICT ({})", target_idx.iter().map(|i| self.qcol(*i)).collect::<Vec<_>>().join(", "))
+                format!(
+                    " ON CONFLICT ({})",
+                    target_idx
+                        .iter()
+                        .map(|i| self.qcol(*i))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }
         };
         if opts.do_nothing {
             return Ok(format!("{target} DO NOTHING"));
         }
         let update: Vec<usize> = match &opts.update_only {
-            Some(cols) => cols.iter().map(|c| self.col_idx(c)).collect::<Result<_>>()?,
+            Some(cols) => cols
+                .iter()
+                .map(|c| self.col_idx(c))
+                .collect::<Result<_>>()?,
             None => idx
                 .iter()
                 .copied()
@@ -284,11 +357,18 @@ impl Table {
                 None => return Ok(format!("{target} DO NOTHING")),
             }
         } else {
-            update.iter().map(|i| format!("{c} = EXCLUDED.{c}", c = self.qcol(*i))).collect()
+            update
+                .iter()
+                .map(|i| format!("{c} = EXCLUDED.{c}", c = self.qcol(*i)))
+                .collect()
         };
         let mut conds = Vec::new();
         self.scope_conds(q, &mut conds, Some("t"));
-        Ok(format!("{target} DO UPDATE SET {}{}", assigns.join(", "), where_clause(&conds)))
+        Ok(format!(
+            "{target} DO UPDATE SET {}{}",
+            assigns.join(", "),
+            where_clause(&conds)
+        ))
     }
 
     /// Deletes the row with primary key `pk` and returns it; a missing (or out-of-scope) row is
@@ -301,7 +381,11 @@ impl Table {
         let mut conds = Vec::new();
         self.key_conds(&mut q, &mut conds, key_cols);
         self.scope_conds(&mut q, &mut conds, None);
-        q.text = format!("DELETE FROM {}{} RETURNING *", self.meta.sql_name(), where_clause(&conds));
+        q.text = format!(
+            "DELETE FROM {}{} RETURNING *",
+            self.meta.sql_name(),
+            where_clause(&conds)
+        );
         let (_, rows) = self.run(Some(AuditKind::Delete), &q).await?;
         rows.into_iter().next().ok_or_else(|| self.not_found(&key))
     }
@@ -312,7 +396,11 @@ impl Table {
         self.writable("delete_where")?;
         let (mut q, mut conds) = self.user_where(where_, args)?;
         self.scope_conds(&mut q, &mut conds, None);
-        q.text = format!("DELETE FROM {}{} RETURNING *", self.meta.sql_name(), where_clause(&conds));
+        q.text = format!(
+            "DELETE FROM {}{} RETURNING *",
+            self.meta.sql_name(),
+            where_clause(&conds)
+        );
         Ok(self.run(Some(AuditKind::Delete), &q).await?.1)
     }
 }

@@ -35,7 +35,10 @@ async fn tables_bench() {
     let (client, conn) = db.options().pg_config().connect(NoTls).await.unwrap();
     tokio::spawn(conn);
     let t0 = Instant::now();
-    let sink = client.copy_in("COPY raw_b (id, name, qty, price) FROM STDIN (FORMAT binary)").await.unwrap();
+    let sink = client
+        .copy_in("COPY raw_b (id, name, qty, price) FROM STDIN (FORMAT binary)")
+        .await
+        .unwrap();
     let w = BinaryCopyInWriter::new(sink, &[Type::INT8, Type::TEXT, Type::INT4, Type::FLOAT8]);
     pin_mut!(w);
     for i in 0..N {
@@ -67,7 +70,10 @@ async fn tables_bench() {
     }
     let get = t0.elapsed();
     let t0 = Instant::now();
-    let stmt = client.prepare("SELECT * FROM raw_b WHERE id = $1").await.unwrap();
+    let stmt = client
+        .prepare("SELECT * FROM raw_b WHERE id = $1")
+        .await
+        .unwrap();
     for i in 0..gets {
         let r = client.query_opt(&stmt, &[&(i * 7 % N)]).await.unwrap();
         assert!(r.is_some());

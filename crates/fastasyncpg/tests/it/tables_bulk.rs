@@ -38,8 +38,16 @@ async fn defect_12_bulk_missing_keys_mean_default_and_unchanged() {
         .await
         .unwrap();
     // returned in the order given, missing columns got their defaults, explicit NULL stayed NULL
-    let got: Vec<(String, i64, Option<String>)> =
-        rows.iter().map(|r| (s(r, "name"), i(r, "qty"), r.get::<Option<String>, _>("note").unwrap())).collect();
+    let got: Vec<(String, i64, Option<String>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                s(r, "name"),
+                i(r, "qty"),
+                r.get::<Option<String>, _>("note").unwrap(),
+            )
+        })
+        .collect();
     assert_eq!(
         got,
         [
@@ -60,7 +68,10 @@ async fn defect_12_bulk_missing_keys_mean_default_and_unchanged() {
         ])
         .await
         .unwrap();
-    assert_eq!(upd.iter().map(|r| i(r, "id")).collect::<Vec<_>>(), [ids[0], ids[3], ids[1]]);
+    assert_eq!(
+        upd.iter().map(|r| i(r, "id")).collect::<Vec<_>>(),
+        [ids[0], ids[3], ids[1]]
+    );
     let a = t.at(ids[0]).await.unwrap();
     assert_eq!((i(&a, "qty"), s(&a, "note")), (100, "none".into()));
     let d = t.at(ids[3]).await.unwrap();
@@ -68,15 +79,35 @@ async fn defect_12_bulk_missing_keys_mean_default_and_unchanged() {
     let b = t.at(ids[1]).await.unwrap();
     assert_eq!((i(&b, "qty"), s(&b, "note")), (5, "z".into()));
     // bulk upsert: an existing row keeps the columns not given; a new one gets defaults
-    let ups = t.upserts(vec![record! { id: ids[4], name: "e2" }, record! { name: "f" }]).await.unwrap();
+    let ups = t
+        .upserts(vec![
+            record! { id: ids[4], name: "e2" },
+            record! { name: "f" },
+        ])
+        .await
+        .unwrap();
     assert_eq!(ups.len(), 2);
     let e = t.at(ids[4]).await.unwrap();
-    assert_eq!((s(&e, "name"), i(&e, "qty"), s(&e, "note")), ("e2".into(), 7, "none".into()));
+    assert_eq!(
+        (s(&e, "name"), i(&e, "qty"), s(&e, "note")),
+        ("e2".into(), 7, "none".into())
+    );
     assert_eq!((s(&ups[1], "name"), i(&ups[1], "qty")), ("f".into(), 7));
     // copy_in: defaults too
-    assert_eq!(t.copy_in(vec![record! { name: "g" }, record! { name: "h", qty: 3 }]).await.unwrap(), 2);
-    assert_eq!(i(&t.selectone("name = $1", args!["g"]).await.unwrap(), "qty"), 7);
-    assert_eq!(i(&t.selectone("name = $1", args!["h"]).await.unwrap(), "qty"), 3);
+    assert_eq!(
+        t.copy_in(vec![record! { name: "g" }, record! { name: "h", qty: 3 }])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        i(&t.selectone("name = $1", args!["g"]).await.unwrap(), "qty"),
+        7
+    );
+    assert_eq!(
+        i(&t.selectone("name = $1", args!["h"]).await.unwrap(), "qty"),
+        3
+    );
 }
 
 #[tokio::test]
@@ -84,28 +115,57 @@ async fn bulk_is_atomic() {
     let db = db().await;
     let t = items(&db).await;
     t.inserts(vec![record! { id: 1, name: "a" }]).await.unwrap();
-    db.execute("SELECT setval('items_id_seq', 10)", ()).await.unwrap();
+    db.execute("SELECT setval('items_id_seq', 10)", ())
+        .await
+        .unwrap();
     // two groups; the second fails (NOT NULL): the first group is rolled back too
-    let e = t.inserts(vec![record! { name: "b" }, record! { name: "c", qty: Option::<i64>::None }]).await.unwrap_err();
+    let e = t
+        .inserts(vec![
+            record! { name: "b" },
+            record! { name: "c", qty: Option::<i64>::None },
+        ])
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotNullViolation);
     assert_eq!(t.count().await.unwrap(), 1);
     // duplicate key within one group
-    let e = t.inserts(vec![record! { id: 5, name: "x" }, record! { id: 5, name: "y" }]).await.unwrap_err();
+    let e = t
+        .inserts(vec![
+            record! { id: 5, name: "x" },
+            record! { id: 5, name: "y" },
+        ])
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UniqueViolation);
     assert_eq!(t.count().await.unwrap(), 1);
     // a missing key fails the whole bulk update
-    let e = t.updates(vec![record! { id: 1, name: "changed" }, record! { id: 999, name: "nope" }]).await.unwrap_err();
+    let e = t
+        .updates(vec![
+            record! { id: 1, name: "changed" },
+            record! { id: 999, name: "nope" },
+        ])
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::NotFound);
     assert_eq!(s(&t.at(1).await.unwrap(), "name"), "a");
-    let e = t.updates(vec![record! { name: "no key" }]).await.unwrap_err();
+    let e = t
+        .updates(vec![record! { name: "no key" }])
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);
-    let e = t.updates(vec![record! { id: 1, qty: 1 }, record! { id: 1, qty: 2 }]).await.unwrap_err();
+    let e = t
+        .updates(vec![record! { id: 1, qty: 1 }, record! { id: 1, qty: 2 }])
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);
     // inside a transaction a bulk call is a savepoint: the outer transaction survives its failure
     let tx = db.begin().await.unwrap();
     let tt = t.on(&tx);
     tt.insert(record! { name: "in tx" }).await.unwrap();
-    assert!(tt.inserts(vec![record! { name: "ok" }, record! { qty: 1 }]).await.is_err());
+    assert!(tt
+        .inserts(vec![record! { name: "ok" }, record! { qty: 1 }])
+        .await
+        .is_err());
     assert_eq!(tt.count().await.unwrap(), 2);
     tx.commit().await.unwrap();
     assert_eq!(t.count().await.unwrap(), 2);
@@ -131,9 +191,13 @@ async fn bulk_types_by_name_and_record_sources() {
         tags: Vec<String>,
         meta: Option<serde_json::Value>,
     }
-    let from_struct =
-        Record::from_serialize(&Item { name: "from struct".into(), qty: 4, tags: vec!["x".into()], meta: None })
-            .unwrap();
+    let from_struct = Record::from_serialize(&Item {
+        name: "from struct".into(),
+        qty: 4,
+        tags: vec!["x".into()],
+        meta: None,
+    })
+    .unwrap();
     let rows = t
         .inserts(vec![
             Record::from(m),
@@ -164,29 +228,52 @@ async fn bulk_types_by_name_and_record_sources() {
     t.delete(i(&one, "id")).await.unwrap();
     // updates/upserts with enums and arrays
     let id = i(&rows[0], "id");
-    t.updates(vec![record! { id: id, color: "red", tags: "{q}" }]).await.unwrap();
+    t.updates(vec![record! { id: id, color: "red", tags: "{q}" }])
+        .await
+        .unwrap();
     let r = db
-        .fetchrow("SELECT color::text AS c, tags[1] AS t FROM items WHERE id = $1", args![id])
+        .fetchrow(
+            "SELECT color::text AS c, tags[1] AS t FROM items WHERE id = $1",
+            args![id],
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!((s(&r, "c"), s(&r, "t")), ("red".into(), "q".into()));
-    let e = t.inserts(vec![record! { name: "bad", color: "blue" }]).await.unwrap_err();
-    assert!(e.to_string().contains("invalid input value for enum color"), "{e}");
+    let e = t
+        .inserts(vec![record! { name: "bad", color: "blue" }])
+        .await
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("invalid input value for enum color"),
+        "{e}"
+    );
     // conflict on a unique column instead of the key
-    db.execute("CREATE UNIQUE INDEX items_name ON items (name)", ()).await.unwrap();
-    let r =
-        t.upserts_with(vec![record! { name: "from map", qty: 42 }], UpsertOptions::new().on(&["name"])).await.unwrap();
+    db.execute("CREATE UNIQUE INDEX items_name ON items (name)", ())
+        .await
+        .unwrap();
+    let r = t
+        .upserts_with(
+            vec![record! { name: "from map", qty: 42 }],
+            UpsertOptions::new().on(&["name"]),
+        )
+        .await
+        .unwrap();
     assert_eq!((i(&r[0], "id"), i(&r[0], "qty")), (id, 42));
     let r = t
-        .upsert_with(record! { name: "from map", qty: 1 }, UpsertOptions::new().on(&["name"]).do_nothing())
+        .upsert_with(
+            record! { name: "from map", qty: 1 },
+            UpsertOptions::new().on(&["name"]).do_nothing(),
+        )
         .await
         .unwrap();
     assert!(r.is_none());
     let r = t
         .upsert_with(
             record! { name: "from map", qty: 1, note: "n" },
-            UpsertOptions::new().on_constraint("items_name").update_only(&["note"]),
+            UpsertOptions::new()
+                .on_constraint("items_name")
+                .update_only(&["note"]),
         )
         .await;
     // an index that is not a constraint cannot be named with ON CONSTRAINT
@@ -206,11 +293,19 @@ async fn bulk_types_by_name_and_record_sources() {
 async fn empty_records_insert_defaults() {
     let db = db().await;
     let t = items(&db).await;
-    db.execute("ALTER TABLE items ALTER COLUMN name SET DEFAULT 'anon'", ()).await.unwrap();
+    db.execute("ALTER TABLE items ALTER COLUMN name SET DEFAULT 'anon'", ())
+        .await
+        .unwrap();
     db.refresh().await.unwrap();
     let t2 = db.t("items").unwrap();
-    let rows = t2.inserts(vec![Record::new(), Record::new(), record! { name: "x" }]).await.unwrap();
-    assert_eq!(rows.iter().map(|r| s(r, "name")).collect::<Vec<_>>(), ["anon", "anon", "x"]);
+    let rows = t2
+        .inserts(vec![Record::new(), Record::new(), record! { name: "x" }])
+        .await
+        .unwrap();
+    assert_eq!(
+        rows.iter().map(|r| s(r, "name")).collect::<Vec<_>>(),
+        ["anon", "anon", "x"]
+    );
     assert_eq!(t2.copy_in(vec![Record::new()]).await.unwrap(), 1);
     assert_eq!(t.count().await.unwrap(), 4);
 }

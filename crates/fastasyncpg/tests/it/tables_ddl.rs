@@ -4,7 +4,8 @@ use std::sync::{Arc, Mutex};
 
 use fastasyncpg::schema::Identity;
 use fastasyncpg::{
-    args, record, AuditEvent, AuditKind, ColumnDef, CreateOptions, ErrorKind, ForeignKeyDef, Row, TableSchema,
+    args, record, AuditEvent, AuditKind, ColumnDef, CreateOptions, ErrorKind, ForeignKeyDef, Row,
+    TableSchema,
 };
 
 use crate::common::db;
@@ -64,7 +65,10 @@ async fn defect_13_create_maps_types_and_sql_defaults() {
     assert_eq!(t.pks(), ["id"]);
     assert_eq!(m.column("id").unwrap().identity, Some(Identity::ByDefault));
     // defaults are SQL expressions
-    assert_eq!(m.column("sensor").unwrap().default.as_deref(), Some("'unnamed'::text"));
+    assert_eq!(
+        m.column("sensor").unwrap().default.as_deref(),
+        Some("'unnamed'::text")
+    );
     assert_eq!(m.column("count").unwrap().default.as_deref(), Some("0"));
     // not null from non-Option fields
     assert!(m.column("value").unwrap().not_null);
@@ -82,9 +86,14 @@ async fn defect_13_create_maps_types_and_sql_defaults() {
 
     // if_not_exists, replace
     assert!(db.create::<Reading>(CreateOptions::new()).await.is_err());
-    db.create::<Reading>(CreateOptions::new().if_not_exists()).await.unwrap();
+    db.create::<Reading>(CreateOptions::new().if_not_exists())
+        .await
+        .unwrap();
     assert_eq!(t.count().await.unwrap(), 2);
-    let t = db.create::<Reading>(CreateOptions::new().replace()).await.unwrap();
+    let t = db
+        .create::<Reading>(CreateOptions::new().replace())
+        .await
+        .unwrap();
     assert_eq!(t.count().await.unwrap(), 0);
 
     #[derive(serde::Deserialize)]
@@ -111,7 +120,11 @@ async fn create_from_schema_composite_keys_foreign_keys_and_drop() {
             &TableSchema::new("order")
                 .in_schema("inv")
                 .column(ColumnDef::new("id", "bigint").identity())
-                .column(ColumnDef::new("placed", "timestamptz").not_null().default_sql("now()"))
+                .column(
+                    ColumnDef::new("placed", "timestamptz")
+                        .not_null()
+                        .default_sql("now()"),
+                )
                 .primary_key(&["id"]),
         )
         .await
@@ -139,12 +152,19 @@ async fn create_from_schema_composite_keys_foreign_keys_and_drop() {
     assert_eq!(lines.pks(), ["order_id", "line"]);
     let fk = &lines.meta().foreign_keys[0];
     assert_eq!(
-        (fk.ref_schema.as_str(), fk.ref_table.as_str(), fk.ref_columns.clone()),
+        (
+            fk.ref_schema.as_str(),
+            fk.ref_table.as_str(),
+            fk.ref_columns.clone()
+        ),
         ("inv", "order", vec!["id".to_string()])
     );
     let o = orders.insert(record! {}).await.unwrap();
     let oid = i(&o, "id");
-    lines.inserts((1..=3).map(|n| record! { order_id: oid, line: n, sku: format!("s{n}") })).await.unwrap();
+    lines
+        .inserts((1..=3).map(|n| record! { order_id: oid, line: n, sku: format!("s{n}") }))
+        .await
+        .unwrap();
     assert_eq!(i(&lines.at((oid, 2)).await.unwrap(), "qty"), 1);
     let up = lines
         .upsert_with(
@@ -155,7 +175,10 @@ async fn create_from_schema_composite_keys_foreign_keys_and_drop() {
         .unwrap()
         .unwrap();
     assert_eq!(i(&up, "qty"), 9);
-    let e = lines.insert(record! { order_id: 999, line: 1 }).await.unwrap_err();
+    let e = lines
+        .insert(record! { order_id: 999, line: 1 })
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ForeignKeyViolation);
     let d = lines.describe();
     assert!(d.starts_with("table \"inv\".\"order line\""), "{d}");
@@ -166,14 +189,26 @@ async fn create_from_schema_composite_keys_foreign_keys_and_drop() {
     assert!(orders.drop(false).await.is_err());
     orders.drop(true).await.unwrap();
     assert!(db.t("inv.order").is_err());
-    assert!(lines.meta().foreign_keys.len() == 1, "old handles keep their snapshot");
-    assert!(db.t("inv.order line").unwrap().meta().foreign_keys.is_empty());
+    assert!(
+        lines.meta().foreign_keys.len() == 1,
+        "old handles keep their snapshot"
+    );
+    assert!(db
+        .t("inv.order line")
+        .unwrap()
+        .meta()
+        .foreign_keys
+        .is_empty());
     lines.drop(false).await.unwrap();
     assert!(db.tables().is_empty());
 
     // bad specs fail before anything is sent
     let e = db
-        .create_from_schema(&TableSchema::new("x").column(ColumnDef::new("a", "int")).primary_key(&["b"]))
+        .create_from_schema(
+            &TableSchema::new("x")
+                .column(ColumnDef::new("a", "int"))
+                .primary_key(&["b"]),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Usage);
@@ -187,18 +222,33 @@ async fn audit_hook_sees_every_change_with_its_kind() {
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let s2 = seen.clone();
     db.set_audit(Some(Arc::new(move |e: &AuditEvent<'_>| {
-        s2.lock().unwrap().push((e.kind, e.sql.to_string(), e.table.map(str::to_string)));
+        s2.lock()
+            .unwrap()
+            .push((e.kind, e.sql.to_string(), e.table.map(str::to_string)));
     })));
     let take = || std::mem::take(&mut *seen.lock().unwrap());
     // raw SQL: classified by first keyword
-    db.execute("CREATE TABLE a (id serial PRIMARY KEY, v int); INSERT INTO a (v) VALUES (1); SELECT 1", ())
+    db.execute(
+        "CREATE TABLE a (id serial PRIMARY KEY, v int); INSERT INTO a (v) VALUES (1); SELECT 1",
+        (),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        take().iter().map(|e| e.0).collect::<Vec<_>>(),
+        [AuditKind::Create, AuditKind::Insert]
+    );
+    db.fetch("SELECT * FROM a", ()).await.unwrap();
+    db.fetch("/* hi */ WITH x AS (SELECT 1) SELECT * FROM x", ())
         .await
         .unwrap();
-    assert_eq!(take().iter().map(|e| e.0).collect::<Vec<_>>(), [AuditKind::Create, AuditKind::Insert]);
-    db.fetch("SELECT * FROM a", ()).await.unwrap();
-    db.fetch("/* hi */ WITH x AS (SELECT 1) SELECT * FROM x", ()).await.unwrap();
     assert!(take().is_empty(), "reads are not audited");
-    db.fetch("-- c\n WITH d AS (DELETE FROM a WHERE v = $1 RETURNING *) SELECT * FROM d", args![99]).await.unwrap();
+    db.fetch(
+        "-- c\n WITH d AS (DELETE FROM a WHERE v = $1 RETURNING *) SELECT * FROM d",
+        args![99],
+    )
+    .await
+    .unwrap();
     db.execute("update a set v = $1", args![2]).await.unwrap();
     db.execute("TRUNCATE a", ()).await.unwrap();
     assert_eq!(
@@ -237,13 +287,21 @@ async fn audit_hook_sees_every_change_with_its_kind() {
     }
     let b = db.create::<B>(CreateOptions::new()).await.unwrap();
     b.drop(false).await.unwrap();
-    assert_eq!(take().iter().map(|e| e.0).collect::<Vec<_>>(), [AuditKind::Create, AuditKind::Drop]);
+    assert_eq!(
+        take().iter().map(|e| e.0).collect::<Vec<_>>(),
+        [AuditKind::Create, AuditKind::Drop]
+    );
     // failed statements are reported with their error
-    assert!(db.execute("INSERT INTO a (id) VALUES ($1), ($1)", args![1]).await.is_err());
+    assert!(db
+        .execute("INSERT INTO a (id) VALUES ($1), ($1)", args![1])
+        .await
+        .is_err());
     let ev = take();
     assert_eq!(ev.len(), 1);
     db.set_audit(None);
-    db.execute("INSERT INTO a (v) VALUES (1)", ()).await.unwrap();
+    db.execute("INSERT INTO a (v) VALUES (1)", ())
+        .await
+        .unwrap();
     assert!(take().is_empty());
 }
 
@@ -253,16 +311,25 @@ async fn defect_18_no_parsing_without_a_hook() {
     db.execute("CREATE TABLE z (id int)", ()).await.unwrap();
     for _ in 0..100 {
         db.fetch("SELECT * FROM z", ()).await.unwrap();
-        db.execute("INSERT INTO z VALUES ($1)", args![1]).await.unwrap();
+        db.execute("INSERT INTO z VALUES ($1)", args![1])
+            .await
+            .unwrap();
     }
-    assert_eq!(db.__audit_classified(), 0, "nothing is looked at while no hook is set");
+    assert_eq!(
+        db.__audit_classified(),
+        0,
+        "nothing is looked at while no hook is set"
+    );
     // with a hook, each statement costs one classification (a SELECT: its first word)
     db.set_audit(Some(Arc::new(|_: &AuditEvent<'_>| {})));
     for _ in 0..100 {
         db.fetch("SELECT * FROM z", ()).await.unwrap();
     }
     assert_eq!(db.__audit_classified(), 100);
-    assert_eq!(fastasyncpg::audit::classify("SELECT * FROM z WHERE id IN (SELECT 1)"), None);
+    assert_eq!(
+        fastasyncpg::audit::classify("SELECT * FROM z WHERE id IN (SELECT 1)"),
+        None
+    );
     db.set_audit(None);
     db.fetch("SELECT * FROM z", ()).await.unwrap();
     assert_eq!(db.__audit_classified(), 100);

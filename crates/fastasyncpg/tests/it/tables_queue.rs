@@ -25,7 +25,9 @@ async fn jobs(db: &Database, n: usize) -> fastasyncpg::Table {
     .unwrap();
     db.refresh().await.unwrap();
     let t = db.t("jobs").unwrap();
-    t.inserts((0..n).map(|p| record! { payload: p as i64 })).await.unwrap();
+    t.inserts((0..n).map(|p| record! { payload: p as i64 }))
+        .await
+        .unwrap();
     t
 }
 
@@ -34,11 +36,19 @@ async fn defect_16_claim_returns_every_claimed_row() {
     let db = db().await;
     let t = jobs(&db, 10).await;
     let got = t.claim(4).await.unwrap();
-    assert_eq!(got.iter().map(|r| i(r, "id")).collect::<Vec<_>>(), [1, 2, 3, 4]);
+    assert_eq!(
+        got.iter().map(|r| i(r, "id")).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
     assert!(got.iter().all(|r| s(r, "status") == "running"));
     let got = t.claim(100).await.unwrap();
     assert_eq!(got.len(), 6);
-    assert_eq!(t.count_where("status = $1", args!["running"]).await.unwrap(), 10);
+    assert_eq!(
+        t.count_where("status = $1", args!["running"])
+            .await
+            .unwrap(),
+        10
+    );
     assert!(t.claim(5).await.unwrap().is_empty());
 }
 
@@ -46,7 +56,12 @@ async fn defect_16_claim_returns_every_claimed_row() {
 async fn claim_skips_rows_locked_by_another_transaction() {
     let db = db().await;
     let t = jobs(&db, 3).await;
-    let pool = db.options().clone().create_pool(PoolOptions::default()).await.unwrap();
+    let pool = db
+        .options()
+        .clone()
+        .create_pool(PoolOptions::default())
+        .await
+        .unwrap();
     let tx = pool.begin().await.unwrap();
     let mine = pool.t("jobs").unwrap().on(&tx).claim(2).await.unwrap();
     assert_eq!(mine.len(), 2);
@@ -65,7 +80,11 @@ async fn claim_one_marks_done_failed_or_retry() {
     // done: the work's writes are kept
     let r = t
         .claim_one(|job, tx| async move {
-            tx.execute("INSERT INTO done VALUES ($1, 0)", args![job.get::<i64, _>("id")?]).await?;
+            tx.execute(
+                "INSERT INTO done VALUES ($1, 0)",
+                args![job.get::<i64, _>("id")?],
+            )
+            .await?;
             Ok::<_, fastasyncpg::Error>(Job::Done)
         })
         .await
@@ -76,24 +95,38 @@ async fn claim_one_marks_done_failed_or_retry() {
     let r = t
         .claim_one(|job, tx| async move {
             let id: i64 = job.get("id").map_err(|e| e.to_string())?;
-            tx.execute("INSERT INTO done VALUES ($1, 0)", args![id]).await.map_err(|e| e.to_string())?;
+            tx.execute("INSERT INTO done VALUES ($1, 0)", args![id])
+                .await
+                .map_err(|e| e.to_string())?;
             Err::<Job, _>(format!("boom on {id}"))
         })
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((i(&r, "id"), s(&r, "status"), s(&r, "error")), (2, "failed".into(), "boom on 2".into()));
+    assert_eq!(
+        (i(&r, "id"), s(&r, "status"), s(&r, "error")),
+        (2, "failed".into(), "boom on 2".into())
+    );
     // retry: back to pending, writes rolled back
     let r = t
         .claim_one(|job, tx| async move {
-            tx.execute("INSERT INTO done VALUES ($1, 0)", args![job.get::<i64, _>("id")?]).await?;
+            tx.execute(
+                "INSERT INTO done VALUES ($1, 0)",
+                args![job.get::<i64, _>("id")?],
+            )
+            .await?;
             Ok::<_, fastasyncpg::Error>(Job::Retry)
         })
         .await
         .unwrap()
         .unwrap();
     assert_eq!((i(&r, "id"), s(&r, "status")), (3, "pending".into()));
-    assert_eq!(db.fetchval::<i64>("SELECT count(*) FROM done", ()).await.unwrap(), 1);
+    assert_eq!(
+        db.fetchval::<i64>("SELECT count(*) FROM done", ())
+            .await
+            .unwrap(),
+        1
+    );
     // a panicking / dropped worker leaves its job pending
     let t2 = t.clone();
     let h = tokio::spawn(async move {
@@ -116,10 +149,22 @@ async fn claim_one_marks_done_failed_or_retry() {
     .await
     .unwrap();
     db.refresh().await.unwrap();
-    let q =
-        db.t("q2").unwrap().queue().status_column("state").error_column("why").statuses("todo", "doing", "ok", "bad");
-    let r = q.claim_one(|_, _| async { Err::<Job, _>("nope") }).await.unwrap().unwrap();
-    assert_eq!((s(&r, "state"), s(&r, "why")), ("bad".into(), "nope".into()));
+    let q = db
+        .t("q2")
+        .unwrap()
+        .queue()
+        .status_column("state")
+        .error_column("why")
+        .statuses("todo", "doing", "ok", "bad");
+    let r = q
+        .claim_one(|_, _| async { Err::<Job, _>("nope") })
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (s(&r, "state"), s(&r, "why")),
+        ("bad".into(), "nope".into())
+    );
     let e = db.t("q2").unwrap().claim(1).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnknownName);
 }
@@ -130,7 +175,12 @@ async fn concurrent_workers_run_every_job_exactly_once() {
     const WORKERS: i64 = 8;
     let db = db().await;
     jobs(&db, JOBS).await;
-    let pool = db.options().clone().create_pool(PoolOptions::default().max_size(WORKERS as usize)).await.unwrap();
+    let pool = db
+        .options()
+        .clone()
+        .create_pool(PoolOptions::default().max_size(WORKERS as usize))
+        .await
+        .unwrap();
     let runs = Arc::new(AtomicUsize::new(0));
     let retried = Arc::new(Mutex::new(HashSet::new()));
     let workers: Vec<_> = (0..WORKERS)
@@ -148,7 +198,8 @@ async fn concurrent_workers_run_every_job_exactly_once() {
                             runs.fetch_add(1, Ordering::SeqCst);
                             let id: i64 = job.get("id")?;
                             // `done` has job_id as primary key: running a job twice would fail
-                            tx.execute("INSERT INTO done VALUES ($1, $2)", args![id, w]).await?;
+                            tx.execute("INSERT INTO done VALUES ($1, $2)", args![id, w])
+                                .await?;
                             // every 10th job asks for a retry the first time: its writes are
                             // rolled back and whoever claims it next runs it again
                             if id % 10 == 0 && retried.lock().unwrap().insert(id) {
@@ -172,11 +223,32 @@ async fn concurrent_workers_run_every_job_exactly_once() {
     for w in workers {
         total += w.await.unwrap();
     }
-    assert_eq!(total, JOBS + JOBS / 10, "every claim, retries included, was reported");
-    assert_eq!(runs.load(Ordering::SeqCst), JOBS + JOBS / 10, "only retried jobs ran twice");
+    assert_eq!(
+        total,
+        JOBS + JOBS / 10,
+        "every claim, retries included, was reported"
+    );
+    assert_eq!(
+        runs.load(Ordering::SeqCst),
+        JOBS + JOBS / 10,
+        "only retried jobs ran twice"
+    );
     let t = db.t("jobs").unwrap();
-    assert_eq!(t.count_where("status = $1", args!["completed"]).await.unwrap(), JOBS as i64);
-    assert_eq!(db.fetchval::<i64>("SELECT count(*) FROM done WHERE job_id > 0", ()).await.unwrap(), JOBS as i64);
-    let per_worker: i64 = db.fetchval("SELECT count(DISTINCT worker) FROM done", ()).await.unwrap();
+    assert_eq!(
+        t.count_where("status = $1", args!["completed"])
+            .await
+            .unwrap(),
+        JOBS as i64
+    );
+    assert_eq!(
+        db.fetchval::<i64>("SELECT count(*) FROM done WHERE job_id > 0", ())
+            .await
+            .unwrap(),
+        JOBS as i64
+    );
+    let per_worker: i64 = db
+        .fetchval("SELECT count(DISTINCT worker) FROM done", ())
+        .await
+        .unwrap();
     assert!(per_worker > 1, "work was shared between workers");
 }

@@ -36,7 +36,15 @@ async fn odd_names_schemas_partitions_and_views() {
     db.execute(ODD_SCHEMA, ()).await.unwrap();
     db.refresh().await.unwrap();
     let dt = db.tables();
-    for n in ["Mixed Case", "pgthing", "pg_thing", "thing", "measurement", "measurement_2024", "person"] {
+    for n in [
+        "Mixed Case",
+        "pgthing",
+        "pg_thing",
+        "thing",
+        "measurement",
+        "measurement_2024",
+        "person",
+    ] {
         assert!(dt.contains(n), "{n} missing from {dt}");
     }
     // other schema: not on the search path, so not loaded by default
@@ -60,7 +68,9 @@ async fn odd_names_schemas_partitions_and_views() {
     assert_eq!(m.kind(), RelKind::PartitionedTable);
     assert_eq!(m.pks(), ["id", "logdate"]);
     assert!(db.t("measurement_2024").unwrap().meta().is_partition);
-    m.insert(record! { id: 1, logdate: "2024-03-01", v: 5 }).await.unwrap();
+    m.insert(record! { id: 1, logdate: "2024-03-01", v: 5 })
+        .await
+        .unwrap();
     assert_eq!(i(&m.at((1, "2024-03-01")).await.unwrap(), "v"), 5);
     assert_eq!(db.t("measurement_2024").unwrap().count().await.unwrap(), 1);
 
@@ -87,28 +97,51 @@ async fn odd_names_schemas_partitions_and_views() {
     let meta = person.meta();
     assert_eq!(meta.column("id").unwrap().identity, Some(Identity::Always));
     assert_eq!(meta.column("m").unwrap().type_name, "mood");
-    assert_eq!(meta.column("m").unwrap().default.as_deref(), Some("'ok'::mood"));
+    assert_eq!(
+        meta.column("m").unwrap().default.as_deref(),
+        Some("'ok'::mood")
+    );
     assert_eq!(meta.column("age").unwrap().type_name, "posint");
     assert!(meta.column("twice").unwrap().generated);
-    assert_eq!(meta.column("email").unwrap().comment.as_deref(), Some("contact address"));
+    assert_eq!(
+        meta.column("email").unwrap().comment.as_deref(),
+        Some("contact address")
+    );
     assert_eq!(meta.uniques.len(), 1);
     assert_eq!(meta.uniques[0].columns, ["email"]);
-    let p = person.insert(record! { age: 21, email: "a@b" }).await.unwrap();
+    let p = person
+        .insert(record! { age: 21, email: "a@b" })
+        .await
+        .unwrap();
     assert_eq!((s(&p, "m"), i(&p, "twice")), ("ok".into(), 42));
     // explicit value for a GENERATED ALWAYS identity: OVERRIDING SYSTEM VALUE
-    let p = person.insert(record! { id: 100, m: "happy", age: 1 }).await.unwrap();
+    let p = person
+        .insert(record! { id: 100, m: "happy", age: 1 })
+        .await
+        .unwrap();
     assert_eq!(i(&p, "id"), 100);
     let e = person.insert(record! { age: -1 }).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::CheckViolation);
     let d = person.describe();
-    assert!(d.contains("generated always as identity") && d.contains("-- contact address"), "{d}");
-    assert!(d.contains("unique constraint person_email_key: (\"email\")"), "{d}");
+    assert!(
+        d.contains("generated always as identity") && d.contains("-- contact address"),
+        "{d}"
+    );
+    assert!(
+        d.contains("unique constraint person_email_key: (\"email\")"),
+        "{d}"
+    );
 }
 
 #[tokio::test]
 async fn defect_01_identifiers_escaped() {
     let db = db().await;
-    db.execute(r#"CREATE TABLE "we""ird" ("a""b" text, id int PRIMARY KEY)"#, ()).await.unwrap();
+    db.execute(
+        r#"CREATE TABLE "we""ird" ("a""b" text, id int PRIMARY KEY)"#,
+        (),
+    )
+    .await
+    .unwrap();
     db.refresh().await.unwrap();
     let t = db.t("we\"ird").unwrap();
     assert_eq!(t.to_string(), r#""we""ird""#);
@@ -117,8 +150,12 @@ async fn defect_01_identifiers_escaped() {
     assert_eq!(s(&r, "a\"b"), "x");
     t.update(record! { id: 1, "a\"b": "y" }).await.unwrap();
     t.upsert(record! { id: 1, "a\"b": "z" }).await.unwrap();
-    t.inserts(vec![record! { id: 2, "a\"b": "w" }]).await.unwrap();
-    t.updates(vec![record! { id: 2, "a\"b": "v" }]).await.unwrap();
+    t.inserts(vec![record! { id: 2, "a\"b": "w" }])
+        .await
+        .unwrap();
+    t.updates(vec![record! { id: 2, "a\"b": "v" }])
+        .await
+        .unwrap();
     let scoped = t.xtra(record! { "a\"b": "z" }).unwrap();
     assert_eq!(scoped.count().await.unwrap(), 1);
     // a hostile key is an unknown column, never SQL
@@ -162,7 +199,11 @@ async fn defect_03_pg_prefixed_tables_visible() {
     for n in ["pgthing", "pg_x", "pg"] {
         assert!(db.tables().contains(n), "{n}");
     }
-    db.t("pg_x").unwrap().insert(record! { id: 1 }).await.unwrap();
+    db.t("pg_x")
+        .unwrap()
+        .insert(record! { id: 1 })
+        .await
+        .unwrap();
     assert_eq!(db.t("pg_x").unwrap().count().await.unwrap(), 1);
     // system catalogs are not tables of the user schema
     assert!(!db.tables().contains("pg_class"));
@@ -171,7 +212,12 @@ async fn defect_03_pg_prefixed_tables_visible() {
 #[tokio::test]
 async fn defect_04_composite_pk_key_order() {
     let db = db().await;
-    db.execute("CREATE TABLE ck (a int, b text, v text, PRIMARY KEY (b, a))", ()).await.unwrap();
+    db.execute(
+        "CREATE TABLE ck (a int, b text, v text, PRIMARY KEY (b, a))",
+        (),
+    )
+    .await
+    .unwrap();
     db.refresh().await.unwrap();
     let t = db.t("ck").unwrap();
     assert_eq!(t.pks(), ["b", "a"], "key order, not column order");
@@ -187,7 +233,10 @@ async fn defect_04_composite_pk_key_order() {
     assert_eq!(s(&t.at(("y", 1)).await.unwrap(), "v"), "1y");
     assert!(t.get(("y", 2)).await.unwrap().is_none());
     let e = t.get(1).await.unwrap_err();
-    assert!(e.to_string().contains("2 columns (b, a) but 1 value"), "{e}");
+    assert!(
+        e.to_string().contains("2 columns (b, a) but 1 value"),
+        "{e}"
+    );
     // upsert conflicts on the whole key
     let u = t.upsert(record! { a: 1, b: "x", v: "new" }).await.unwrap();
     assert_eq!(s(&u, "v"), "new");
@@ -205,7 +254,13 @@ async fn defect_04_composite_pk_key_order() {
     // keys of composite rows are tuples in key order
     let pr = t.pks_and_rows_where("b = $1", args!["y"]).await.unwrap();
     assert_eq!(pr[0].0.to_string(), "(\"y\", 1)");
-    let rows = t.upserts(vec![record! { a: 1, b: "y", v: "bulk" }, record! { a: 9, b: "z", v: "9z" }]).await.unwrap();
+    let rows = t
+        .upserts(vec![
+            record! { a: 1, b: "y", v: "bulk" },
+            record! { a: 9, b: "z", v: "9z" },
+        ])
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(s(&t.at(("y", 1)).await.unwrap(), "v"), "bulk");
 }
@@ -224,7 +279,11 @@ async fn defect_05_partitioned_matviews_and_other_schemas_visible() {
     .await
     .unwrap();
     db.refresh().await.unwrap();
-    assert!(db.tables().contains("items"), "schema on the search path: {}", db.tables());
+    assert!(
+        db.tables().contains("items"),
+        "schema on the search path: {}",
+        db.tables()
+    );
     assert_eq!(db.t("items").unwrap().schema(), "app");
     assert_eq!(db.t("ev").unwrap().kind(), RelKind::PartitionedTable);
     assert_eq!(db.v("mv").unwrap().kind(), RelKind::MaterializedView);
@@ -237,17 +296,32 @@ async fn defect_15_columns_checked() {
     let e = artist.c("nmae").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnknownName);
     let msg = e.to_string();
-    assert!(msg.contains("\"artist\"") && msg.contains("\"nmae\"") && msg.contains("did you mean: name"), "{msg}");
+    assert!(
+        msg.contains("\"artist\"")
+            && msg.contains("\"nmae\"")
+            && msg.contains("did you mean: name"),
+        "{msg}"
+    );
     assert_eq!(
-        artist.cols().iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        artist
+            .cols()
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>(),
         ["\"artist\".\"artist_id\"", "\"artist\".\"name\""]
     );
-    assert_eq!(artist.c("name").unwrap().type_name(), "character varying(120)");
+    assert_eq!(
+        artist.c("name").unwrap().type_name(),
+        "character varying(120)"
+    );
     let e = artist.insert(record! { nmae: "x" }).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnknownName);
     let e = artist.xtra(record! { nmae: "x" }).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnknownName);
-    let e = artist.update(record! { artist_id: 1, nmae: "x" }).await.unwrap_err();
+    let e = artist
+        .update(record! { artist_id: 1, nmae: "x" })
+        .await
+        .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnknownName);
 }
 
@@ -263,7 +337,11 @@ async fn defect_17_refresh_is_one_round_trip() {
     db.execute(&ddl, ()).await.unwrap();
     let before = db.query_count();
     let snap = db.refresh().await.unwrap();
-    assert_eq!(db.query_count() - before, 1, "one statement whatever the number of tables");
+    assert_eq!(
+        db.query_count() - before,
+        1,
+        "one statement whatever the number of tables"
+    );
     assert_eq!(snap.tables().count(), 60);
     assert_eq!(snap.views().count(), 60);
 }
@@ -271,12 +349,16 @@ async fn defect_17_refresh_is_one_round_trip() {
 #[tokio::test]
 async fn refresh_clears_statement_caches_after_ddl() {
     let db = db().await;
-    db.execute("CREATE TABLE r (id int PRIMARY KEY, a text)", ()).await.unwrap();
+    db.execute("CREATE TABLE r (id int PRIMARY KEY, a text)", ())
+        .await
+        .unwrap();
     db.refresh().await.unwrap();
     let t = db.t("r").unwrap();
     t.insert(record! { id: 1, a: "x" }).await.unwrap();
     assert_eq!(t.rows().await.unwrap()[0].len(), 2);
-    db.execute("ALTER TABLE r ADD COLUMN b int DEFAULT 7", ()).await.unwrap();
+    db.execute("ALTER TABLE r ADD COLUMN b int DEFAULT 7", ())
+        .await
+        .unwrap();
     db.refresh().await.unwrap();
     let t = db.t("r").unwrap();
     let rows = t.rows().await.unwrap();
