@@ -178,6 +178,18 @@ pub(crate) fn classify_script(sql: &str) -> Vec<(AuditKind, &str)> {
         .collect()
 }
 
+/// The highest `$n` placeholder in `sql` (outside literals, quoted identifiers and comments).
+pub(crate) fn max_param(sql: &str) -> usize {
+    let mut lx = Lexer::new(sql);
+    let mut max = 0;
+    while let Some(t) = lx.next() {
+        if let Tok::Param(n) = t {
+            max = max.max(n);
+        }
+    }
+    max
+}
+
 /// Splits a script at top-level `;`.
 fn split_statements(sql: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -202,6 +214,8 @@ fn split_statements(sql: &str) -> Vec<&str> {
 enum Tok<'a> {
     Word(&'a str),
     Punct(u8),
+    /// A `$n` parameter.
+    Param(usize),
     Other,
 }
 
@@ -261,8 +275,19 @@ impl<'a> Lexer<'a> {
                     self.skip_quoted(b'"', false);
                     return Some(Tok::Other);
                 }
+                b'$' if b.get(self.pos + 1).is_some_and(u8::is_ascii_digit) => {
+                    let digits = self.s[self.pos + 1..]
+                        .bytes()
+                        .take_while(u8::is_ascii_digit)
+                        .count();
+                    let n = self.s[self.pos + 1..self.pos + 1 + digits]
+                        .parse()
+                        .unwrap_or(usize::MAX);
+                    self.pos += 1 + digits;
+                    return Some(Tok::Param(n));
+                }
                 b'$' => {
-                    // $tag$ ... $tag$ or a $n parameter
+                    // $tag$ ... $tag$
                     let rest = &self.s[self.pos + 1..];
                     let tag_len = rest
                         .bytes()
@@ -465,6 +490,16 @@ mod tests {
             classify("WITH v AS (SELECT 1) INSERT INTO t SELECT * FROM v"),
             Some(AuditKind::Insert)
         );
+    }
+
+    #[test]
+    fn highest_parameter() {
+        assert_eq!(
+            max_param("a = $1 AND b = $12 AND c = '$99' AND d = $$ $40 $$ -- $50"),
+            12
+        );
+        assert_eq!(max_param("x::text = 'a'"), 0);
+        assert_eq!(max_param("$tag$ $3 $tag$ = $2"), 2);
     }
 
     #[test]

@@ -476,6 +476,28 @@ impl Sql {
     }
 }
 
+/// A user's where clause converted to `$n` form with its arguments. Checked so that the
+/// handle's own parameters, numbered after the caller's, can never fill a `$n` the caller
+/// gave no argument for.
+pub(crate) fn convert_where(
+    where_: &str,
+    args: impl crate::args::IntoArgs,
+) -> Result<(String, Vec<Value>)> {
+    let (w, args) = Database::prepare_sql(where_, args)?;
+    let max = crate::audit::max_param(&w);
+    if max > args.len() {
+        return Err(Error::new(
+            ErrorKind::Bind,
+            format!(
+                "the where clause uses ${max} but {} argument{} given: {where_}",
+                args.len(),
+                if args.len() == 1 { " was" } else { "s were" }
+            ),
+        ));
+    }
+    Ok((w.into_owned(), args))
+}
+
 /// `" WHERE a AND b"`, or nothing.
 pub(crate) fn where_clause(conds: &[String]) -> String {
     if conds.is_empty() {

@@ -6,7 +6,6 @@ use std::pin::Pin;
 
 use super::{where_clause, IntoKey, Key, Sql, Table};
 use crate::args::{Args, IntoArgs};
-use crate::database::Database;
 use crate::error::{Error, ErrorKind, Result};
 use crate::results::Results;
 use crate::row::Row;
@@ -218,7 +217,7 @@ impl RowsWhere {
         let mut q = if self.where_.trim().is_empty() {
             Sql::default()
         } else {
-            let (w, args) = Database::prepare_sql(&self.where_, self.args.clone())?;
+            let (w, args) = super::convert_where(&self.where_, self.args.clone())?;
             conds.push(format!("({w})"));
             Sql::with_args(args)
         };

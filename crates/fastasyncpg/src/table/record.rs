@@ -101,6 +101,13 @@ impl Record {
         self.fields.iter().map(|(n, _)| n.as_str())
     }
 
+    /// `(name, value)` pairs in insertion order (JSON fields converted without a column type).
+    pub fn iter(&self) -> impl Iterator<Item = (&str, Value)> {
+        self.fields
+            .iter()
+            .map(|(n, f)| (n.as_str(), f.to_value(None)))
+    }
+
     /// Number of columns set.
     pub fn len(&self) -> usize {
         self.fields.len()

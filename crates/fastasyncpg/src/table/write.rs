@@ -4,7 +4,6 @@
 use super::{where_clause, IntoKey, Record, Sql, Table};
 use crate::args::IntoArgs;
 use crate::audit::AuditKind;
-use crate::database::Database;
 use crate::error::{Error, Result};
 use crate::row::Row;
 use crate::schema::Identity;
@@ -250,7 +249,7 @@ impl Table {
         if where_.trim().is_empty() {
             return Ok((Sql::default(), Vec::new()));
         }
-        let (w, args) = Database::prepare_sql(where_, args)?;
+        let (w, args) = super::convert_where(where_, args)?;
         Ok((Sql::with_args(args), vec![format!("({w})")]))
     }
 

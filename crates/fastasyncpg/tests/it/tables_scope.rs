@@ -337,6 +337,15 @@ async fn defect_08_caller_args_are_not_mutated() {
     assert_eq!(scoped.count_where("id >= $1", &a).await.unwrap(), 2);
     assert_eq!(scoped.delete_where("id >= $1", &a).await.unwrap().len(), 2);
     assert_eq!(a, args![2], "the caller's arguments are unchanged");
+    // a placeholder without an argument is an error, never filled by the scope's own parameter
+    let e = scoped.rows_where("id = $2", args![5]).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Bind, "{e}");
+    let e = scoped
+        .delete_where("id = $2 OR id = $1", args![5])
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Bind, "{e}");
+    assert_eq!(scoped.count_where("id::text = '$2'", ()).await.unwrap(), 0);
 }
 
 #[tokio::test]
