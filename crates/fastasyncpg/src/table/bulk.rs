@@ -150,7 +150,7 @@ impl Table {
         let mut seen = HashSet::new();
         let mut all = Vec::new();
         for (pos, r) in recs.into_iter().enumerate() {
-            let cols = self.resolve(&r.into())?;
+            let cols = self.resolve_writable(&r.into())?;
             self.check_scope_unchanged(&cols, "updates")?;
             let cols: Vec<(usize, Value)> = cols
                 .into_iter()

@@ -250,6 +250,14 @@ impl Table {
         quote_ident(&self.meta.columns[idx].name)
     }
 
+    /// The record's values for a write: as [`resolve`](Self::resolve), without stored generated
+    /// columns (they cannot be written; a record made from a row has them).
+    pub(crate) fn resolve_writable(&self, rec: &crate::Record) -> Result<Vec<(usize, Value)>> {
+        let mut cols = self.resolve(rec)?;
+        cols.retain(|(i, _)| !self.col(*i).generated);
+        Ok(cols)
+    }
+
     /// The record's values by column index, in table order, converted for each column's type.
     pub(crate) fn resolve(&self, rec: &crate::Record) -> Result<Vec<(usize, Value)>> {
         let mut out = Vec::with_capacity(rec.fields.len());

@@ -66,7 +66,7 @@ impl Table {
     /// that has a default or identity left out, so the database generates it.
     pub(crate) fn insert_cols(&self, rec: &Record, what: &str) -> Result<Vec<(usize, Value)>> {
         self.writable(what)?;
-        let mut cols = self.resolve(rec)?;
+        let mut cols = self.resolve_writable(rec)?;
         self.apply_scope(&mut cols, what)?;
         cols.retain(|(i, v)| {
             let c = self.col(*i);
@@ -133,7 +133,7 @@ impl Table {
         let pk = self.pk_idx(
             "update (a table without a primary key cannot be updated by key: use update_where)",
         )?;
-        let cols = self.resolve(&rec.into())?;
+        let cols = self.resolve_writable(&rec.into())?;
         let mut key = Vec::with_capacity(pk.len());
         for k in &pk {
             match cols.iter().find(|(i, _)| i == k) {
@@ -156,7 +156,7 @@ impl Table {
     /// key columns, to change the key). Errors as [`update`](Self::update).
     pub async fn update_with(&self, pk: impl IntoKey, rec: impl Into<Record>) -> Result<Row> {
         self.writable("update_with")?;
-        let set = self.resolve(&rec.into())?;
+        let set = self.resolve_writable(&rec.into())?;
         self.update_by_key(pk.into_key(), set, "update_with").await
     }
 
@@ -220,7 +220,7 @@ impl Table {
         args: impl IntoArgs,
     ) -> Result<Vec<Row>> {
         self.writable("update_where")?;
-        let set = self.resolve(&rec.into())?;
+        let set = self.resolve_writable(&rec.into())?;
         self.check_scope_unchanged(&set, "update_where")?;
         if set.is_empty() {
             return Err(Error::usage("update_where: the record sets no column"));
