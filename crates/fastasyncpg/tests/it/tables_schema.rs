@@ -47,6 +47,28 @@ async fn odd_names_schemas_partitions_and_views() {
     ] {
         assert!(dt.contains(n), "{n} missing from {dt}");
     }
+    let mc = db.t("Mixed Case").unwrap();
+    assert_eq!(
+        mc.c("we\"ird").unwrap().to_string(),
+        r#""Mixed Case"."we""ird""#
+    );
+    let r = mc
+        .insert(record! { "we\"ird": "w", "Name": "n" })
+        .await
+        .unwrap();
+    let r = mc
+        .update(record! { id: i(&r, "id"), "we\"ird": "w2" })
+        .await
+        .unwrap();
+    assert_eq!(s(&r, "we\"ird"), "w2");
+    assert_eq!(
+        mc.xtra(record! { "Name": "n" })
+            .unwrap()
+            .count()
+            .await
+            .unwrap(),
+        1
+    );
     // other schema: not on the search path, so not loaded by default
     assert!(db.t("other.thing").is_err());
     db.refresh_with_schemas(&["public", "other"]).await.unwrap();
