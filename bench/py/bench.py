@@ -50,6 +50,25 @@ def status_kb(field):
     return None
 
 
+def cpu_ns():
+    """On-CPU time of this process so far (ns): the sum of /proc/self/task/*/schedstat."""
+    import os
+    total = 0
+    for t in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def with_cpu(out, cpu, count):
+    if cpu > 0 and count > 0:
+        out.setdefault("extra", {})["cpu_us_per_op"] = cpu / 1000 / count
+    return out
+
+
 def reset_hwm():
     try:
         with open("/proc/self/clear_refs", "w") as f:
@@ -123,12 +142,12 @@ async def seq_loop(p, get):
     rng, nacc = random.Random(7), p["naccounts"]
     for _ in range(p["warmup"]):
         await get(rng.randint(1, nacc))
-    t0 = time.perf_counter()
+    c0, t0 = cpu_ns(), time.perf_counter()
     b, done = Budget(p), 0
     while b.more(done):
         await get(rng.randint(1, nacc))
         done += 1
-    return done, time.perf_counter() - t0
+    return done, time.perf_counter() - t0, cpu_ns() - c0
 
 
 async def w1(p):
@@ -139,8 +158,8 @@ async def w1(p):
     else:
         async def get(aid):
             return (await c.q(SQL_W1, aid))[0][0]
-    n, el = await seq_loop(p, get)
-    return {"value": n / el, "unit": "q/s"}
+    n, el, cpu = await seq_loop(p, get)
+    return with_cpu({"value": n / el, "unit": "q/s"}, cpu, n)
 
 
 async def w1t(p):
@@ -161,8 +180,8 @@ async def w1t(p):
         async def get(aid):
             r = await tbl.get(aid)
             return r["abalance"]
-    n, el = await seq_loop(p, get)
-    return {"value": n / el, "unit": "q/s", **out}
+    n, el, cpu = await seq_loop(p, get)
+    return with_cpu({"value": n / el, "unit": "q/s", **out}, cpu, n)
 
 
 async def w2(p):
@@ -190,13 +209,13 @@ async def w2(p):
         return done
 
     async def run(b):
-        t0 = time.perf_counter()
+        c0, t0 = cpu_ns(), time.perf_counter()
         counts = await asyncio.gather(*(worker(i, b) for i in range(tasks)))
-        return sum(counts), time.perf_counter() - t0
+        return sum(counts), time.perf_counter() - t0, cpu_ns() - c0
 
     await run(Budget(p, n=max(1, p["warmup"] // tasks), seconds=0))
-    n, el = await run(Budget(p, n=max(1, p["n"] // tasks)))
-    return {"value": n / el, "unit": "q/s"}
+    n, el, cpu = await run(Budget(p, n=max(1, p["n"] // tasks)))
+    return with_cpu({"value": n / el, "unit": "q/s"}, cpu, n)
 
 
 async def w3(p):
@@ -212,15 +231,15 @@ async def w3(p):
     for _ in range(p["warmup"]):
         await fetch(rng.randint(1, hi_max))
     got, done = 0, 0
-    t0 = time.perf_counter()
+    c0, t0 = cpu_ns(), time.perf_counter()
     b = Budget(p)
     while b.more(done):
         got += await fetch(rng.randint(1, hi_max))
         done += 1
-    el = time.perf_counter() - t0
+    el, cpu = time.perf_counter() - t0, cpu_ns() - c0
     if got != done * span:
         raise RuntimeError(f"fetched {got} rows, expected {done * span}")
-    return {"value": got / el, "unit": "rows/s"}
+    return with_cpu({"value": got / el, "unit": "rows/s"}, cpu, done)
 
 
 async def admin_conn(p):

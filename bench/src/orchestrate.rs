@@ -230,7 +230,7 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
             metric: "throughput",
             unit: "q/s",
             higher_better: true,
-            extras: vec![],
+            extras: vec![("cpu_us_per_op", "client CPU", "µs/query", false)],
             params: timed("w1", w1, 0),
             impls: vec![
                 imp(RAW, "tokio-postgres (prepared)", rust()),
@@ -251,7 +251,7 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
             metric: "throughput",
             unit: "q/s",
             higher_better: true,
-            extras: vec![],
+            extras: vec![("cpu_us_per_op", "client CPU", "µs/query", false)],
             params: timed("w1t", w1, 0),
             impls: vec![
                 imp(RAW, "tokio-postgres (prepared SELECT *)", rust()),
@@ -270,7 +270,7 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
             metric: "throughput",
             unit: "q/s",
             higher_better: true,
-            extras: vec![],
+            extras: vec![("cpu_us_per_op", "client CPU", "µs/query", false)],
             params: timed("w2", w2, 0),
             impls: vec![
                 imp(RAW, "tokio-postgres + deadpool-postgres", rust()),
@@ -289,7 +289,7 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
             metric: "throughput",
             unit: "q/s",
             higher_better: true,
-            extras: vec![],
+            extras: vec![("cpu_us_per_op", "client CPU", "µs/query", false)],
             params: timed("w2p", w2, 0),
             impls: vec![
                 imp(RAW, "tokio-postgres (4 shared clients)", rust()),
@@ -307,7 +307,7 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
             metric: "throughput",
             unit: "rows/s",
             higher_better: true,
-            extras: vec![],
+            extras: vec![("cpu_us_per_op", "client CPU", "µs/fetch", false)],
             params: timed("w3", 2, 10_000),
             impls: vec![
                 imp(RAW, "tokio-postgres → structs", rust()),
@@ -416,7 +416,7 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
 
 /// The W8 configuration: (n, warmup, impls).
 fn w8_spec(o: &Options) -> (u64, u64, Vec<(&'static str, &'static str)>) {
-    let (n, w) = if o.quick { (500, 100) } else { (2000, 200) };
+    let (n, w) = if o.quick { (1000, 100) } else { (2000, 200) };
     (
         n,
         w,

@@ -126,6 +126,45 @@ pub async fn raw_connect(url: &str) -> R<tokio_postgres::Client> {
     Ok(client)
 }
 
+/// On-CPU time of this process so far, in ns: the sum of /proc/self/task/*/schedstat.
+pub fn cpu_ns() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/proc/self/task") else { return 0 };
+    dir.flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().next().and_then(|x| x.parse::<u64>().ok()))
+        .sum()
+}
+
+/// Wall-clock and CPU time of a timed section.
+pub struct Clock {
+    t0: Instant,
+    cpu0: u64,
+}
+
+pub struct Span {
+    pub el: Duration,
+    pub cpu_ns: u64,
+}
+
+impl Clock {
+    pub fn start() -> Clock {
+        Clock { cpu0: cpu_ns(), t0: Instant::now() }
+    }
+    pub fn stop(&self) -> Span {
+        let el = self.t0.elapsed();
+        Span { el, cpu_ns: cpu_ns().saturating_sub(self.cpu0) }
+    }
+}
+
+/// A rate, with the client's CPU time per operation (µs) as `cpu_us_per_op`.
+fn rate_cpu(count: u64, sp: Span, unit: &str) -> Outcome {
+    let mut o = rate(count, sp.el, unit);
+    if sp.cpu_ns > 0 && count > 0 {
+        o = o.with("cpu_us_per_op", sp.cpu_ns as f64 / 1000.0 / count as f64);
+    }
+    o
+}
+
 fn rate(count: u64, el: Duration, unit: &str) -> Outcome {
     Outcome::value(count as f64 / el.as_secs_f64(), unit)
 }
@@ -164,7 +203,7 @@ macro_rules! seq_loop {
             let $aid = rng.aid($p.naccounts);
             sink = sink.wrapping_add($body);
         }
-        let t0 = Instant::now();
+        let clock = Clock::start();
         let budget = Budget::start($p);
         let mut count = 0u64;
         while budget.more(count) {
@@ -172,9 +211,9 @@ macro_rules! seq_loop {
             sink = sink.wrapping_add($body);
             count += 1;
         }
-        let el = t0.elapsed();
+        let span = clock.stop();
         std::hint::black_box(sink);
-        (count, el)
+        (count, span)
     }};
 }
 
@@ -235,7 +274,7 @@ fn unknown(p: &Params) -> R<Outcome> {
 // W1: get by primary key, one connection, sequential.
 
 async fn w1(p: &Params) -> R<Outcome> {
-    let (count, el) = match p.imp.as_str() {
+    let (count, span) = match p.imp.as_str() {
         "tokio-postgres" => {
             let c = raw_connect(&p.url).await?;
             let st = c.prepare(SQL_W1).await?;
@@ -264,12 +303,12 @@ async fn w1(p: &Params) -> R<Outcome> {
         }
         _ => return unknown(p),
     };
-    Ok(rate(count, el, "q/s"))
+    Ok(rate_cpu(count, span, "q/s"))
 }
 
 // W1t: get a whole row by primary key through each library's most direct API.
 async fn w1t(p: &Params) -> R<Outcome> {
-    let (count, el) = match p.imp.as_str() {
+    let (count, span) = match p.imp.as_str() {
         "tokio-postgres" => {
             let c = raw_connect(&p.url).await?;
             let st = c.prepare(SQL_W1T).await?;
@@ -298,7 +337,7 @@ async fn w1t(p: &Params) -> R<Outcome> {
         }
         _ => return unknown(p),
     };
-    Ok(rate(count, el, "q/s"))
+    Ok(rate_cpu(count, span, "q/s"))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -307,18 +346,18 @@ async fn w1t(p: &Params) -> R<Outcome> {
 
 /// Runs `tasks` tasks (`make(task, budget)`, each answering how many queries it ran) and
 /// returns (queries, time).
-async fn concurrent<F, Fut>(tasks: u64, budget: Budget, make: F) -> R<(u64, Duration)>
+async fn concurrent<F, Fut>(tasks: u64, budget: Budget, make: F) -> R<(u64, Span)>
 where
     F: Fn(u64, Budget) -> Fut,
     Fut: Future<Output = R<u64>> + Send + 'static,
 {
-    let t0 = Instant::now();
+    let clock = Clock::start();
     let hs: Vec<_> = (0..tasks).map(|i| tokio::spawn(make(i, budget))).collect();
     let mut count = 0;
     for h in hs {
         count += h.await??;
     }
-    Ok((count, t0.elapsed()))
+    Ok((count, clock.stop()))
 }
 
 /// Warm-up then timed run of `concurrent`.
@@ -328,8 +367,8 @@ where
     Fut: Future<Output = R<u64>> + Send + 'static,
 {
     concurrent(p.tasks, Budget::new((p.warmup / p.tasks).max(1), 0.0), &make).await?;
-    let (count, el) = concurrent(p.tasks, Budget::new((p.n / p.tasks).max(1), p.seconds), &make).await?;
-    Ok(rate(count, el, "q/s"))
+    let (count, span) = concurrent(p.tasks, Budget::new((p.n / p.tasks).max(1), p.seconds), &make).await?;
+    Ok(rate_cpu(count, span, "q/s"))
 }
 
 async fn w2(p: &Params) -> R<Outcome> {
@@ -476,7 +515,7 @@ async fn w3(p: &Params) -> R<Outcome> {
                 let $hi = $lo + span - 1;
                 std::hint::black_box($body);
             }
-            let t0 = Instant::now();
+            let clock = Clock::start();
             let budget = Budget::start(p);
             while budget.more(count) {
                 let $lo = rng.aid(hi_max);
@@ -484,10 +523,10 @@ async fn w3(p: &Params) -> R<Outcome> {
                 got += std::hint::black_box($body) as u64;
                 count += 1;
             }
-            t0.elapsed()
+            clock.stop()
         }};
     }
-    let el = match p.imp.as_str() {
+    let sp = match p.imp.as_str() {
         "tokio-postgres" => {
             let c = raw_connect(&p.url).await?;
             let st = c.prepare(SQL_W3).await?;
@@ -533,7 +572,12 @@ async fn w3(p: &Params) -> R<Outcome> {
     if got != count * p.rows {
         return Err(format!("fetched {got} rows, expected {}", count * p.rows).into());
     }
-    Ok(rate(got, el, "rows/s"))
+    let cpu = sp.cpu_ns;
+    let mut o = rate(got, sp.el, "rows/s");
+    if cpu > 0 {
+        o = o.with("cpu_us_per_op", cpu as f64 / 1000.0 / count as f64);
+    }
+    Ok(o)
 }
 
 // ---------------------------------------------------------------------------------------------
