@@ -86,8 +86,10 @@ fn fmt_ratio(r: f64) -> String {
         format!("{r:.0}×")
     } else if r >= 0.1 {
         format!("{r:.2}×")
-    } else {
+    } else if r >= 0.01 {
         format!("{r:.3}×")
+    } else {
+        format!("{r:.4}×")
     }
 }
 
@@ -314,6 +316,8 @@ fn json_results(rep: &Report) -> serde_json::Value {
                 "value": c.value,
                 "unit": c.unit,
                 "label": c.label,
+                "title": c.title,
+                "baseline": c.is_baseline,
                 "higher_is_better": c.higher_better,
             });
             if c.value.is_some() {
@@ -346,6 +350,11 @@ pub fn svg(rep: &Report) -> String {
         }
         let rel = match c.ratio.filter(|r| *r > 0.0) {
             Some(r) if c.higher_better => r,
+            // Memory below 1 MB is noise: compare max(value, 1 MB).
+            Some(r) if c.unit == "MB" => {
+                let v = c.value.unwrap_or(0.0);
+                (v / r).max(1.0) / v.max(1.0)
+            }
             Some(r) => 1.0 / r,
             // fastasyncpg's own pending cells are shown as n/a rows.
             None if c.imp.starts_with("fastasyncpg") && !c.imp.starts_with("fastasyncpg-py") && c.status.is_some() => 0.0,
@@ -419,8 +428,8 @@ pub fn svg(rep: &Report) -> String {
     );
     let _ = writeln!(
         s,
-        r#"<text x="{left}" y="40" class="a">{} · throughput: value ÷ tokio-postgres; time, memory, instructions: tokio-postgres ÷ value</text>"#,
-        esc(&rep.date)
+        r#"<text x="{left}" y="40" class="a">{}throughput: value ÷ tokio-postgres; time, memory (floored at 1 MB), instructions: tokio-postgres ÷ value</text>"#,
+        if rep.date.is_empty() { String::new() } else { format!("{} · ", esc(&rep.date)) }
     );
     for t in [0.01, 0.1, 0.5, 1.0, 2.0, 5.0, 10.0] {
         let xt = x(t);
@@ -470,4 +479,34 @@ pub fn write_all(rep: &Report, out: &Path, bench_dir: &Path) -> std::io::Result<
     std::fs::write(out.join(name), md)?;
     let _ = bench_dir;
     Ok(())
+}
+
+/// Rebuilds the cells of a report from `latest.json` (for `fab svg`).
+pub fn cells_from_json(v: &serde_json::Value) -> Vec<Cell> {
+    let empty = Vec::new();
+    v.as_array()
+        .unwrap_or(&empty)
+        .iter()
+        .map(|e| {
+            let st = |k: &str| e.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+            let f = |k: &str| e.get(k).and_then(|x| x.as_f64());
+            Cell {
+                workload: st("workload"),
+                title: e.get("title").and_then(|x| x.as_str()).map(String::from).unwrap_or_else(|| st("workload").to_uppercase()),
+                imp: st("impl"),
+                label: st("label"),
+                metric: st("metric"),
+                unit: st("unit"),
+                higher_better: e.get("higher_is_better").and_then(|x| x.as_bool()).unwrap_or(true),
+                value: f("value"),
+                min: f("min").unwrap_or(0.0),
+                max: f("max").unwrap_or(0.0),
+                rounds: f("rounds").unwrap_or(0.0) as usize,
+                ratio: f("ratio_to_tokio_postgres"),
+                is_baseline: e.get("baseline").and_then(|x| x.as_bool()).unwrap_or_else(|| st("impl") == RAW),
+                status: e.get("status").and_then(|x| x.as_str()).map(String::from),
+                note: None,
+            }
+        })
+        .collect()
 }
