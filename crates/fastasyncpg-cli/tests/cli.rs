@@ -109,3 +109,24 @@ async fn tables_lists_tables_with_schema() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn describe_shows_columns_keys_and_foreign_keys() {
+    let url = fastasyncpg_testing::chinook_db().await;
+    let (code, out, err) = fastasyncpg(&url, &["describe", "album"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("album_id") && out.contains("character varying(160)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("primary key") && out.contains("\"artist\""),
+        "{out}"
+    );
+    let (code, _, err) = fastasyncpg(&url, &["describe", "albun"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("album"),
+        "the error suggests the near name: {err}"
+    );
+}
