@@ -2,6 +2,7 @@
 //! background task that drives the socket (forwarding notifications), and the bookkeeping a
 //! pool needs (queries run, open transaction depth).
 
+use std::borrow::Cow;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -35,9 +36,43 @@ pub(crate) struct Prepared {
     pub(crate) cols: Arc<Columns>,
 }
 
+/// The statement cache: an LRU keyed by SQL text, plus the most recently used entry kept
+/// aside, so the common case of running the same statement again is a string comparison
+/// instead of a hash, a probe and an LRU reordering.
+struct StmtCache {
+    lru: LruCache<String, Prepared>,
+    /// The LRU's most recently used entry (always the same statement as its head).
+    last: Option<(Box<str>, Prepared)>,
+}
+
+impl StmtCache {
+    fn get(&mut self, sql: &str) -> Option<Prepared> {
+        if let Some((s, p)) = &self.last {
+            if **s == *sql {
+                return Some(p.clone());
+            }
+        }
+        let p = self.lru.get(sql)?.clone();
+        self.last = Some((sql.into(), p.clone()));
+        Some(p)
+    }
+
+    fn put(&mut self, sql: &str, p: &Prepared) {
+        self.lru.put(sql.to_string(), p.clone());
+        self.last = Some((sql.into(), p.clone()));
+    }
+
+    fn pop(&mut self, sql: &str) {
+        self.lru.pop(sql);
+        if self.last.as_ref().is_some_and(|(s, _)| **s == *sql) {
+            self.last = None;
+        }
+    }
+}
+
 pub(crate) struct Conn {
     pub(crate) client: tokio_postgres::Client,
-    cache: Option<Mutex<LruCache<String, Prepared>>>,
+    cache: Option<Mutex<StmtCache>>,
     pub(crate) mode: StatementCacheMode,
     /// Open transaction/savepoint depth started through our API.
     pub(crate) tx_depth: AtomicU32,
@@ -84,7 +119,10 @@ impl Conn {
             opts.cache_mode,
             NonZeroUsize::new(opts.statement_cache_size),
         ) {
-            (StatementCacheMode::Named, Some(n)) => Some(Mutex::new(LruCache::new(n))),
+            (StatementCacheMode::Named, Some(n)) => Some(Mutex::new(StmtCache {
+                lru: LruCache::new(n),
+                last: None,
+            })),
             _ => None,
         };
         Ok(Conn {
@@ -107,7 +145,7 @@ impl Conn {
     pub(crate) fn cached_statements(&self) -> usize {
         self.cache
             .as_ref()
-            .map_or(0, |c| c.lock().map(|c| c.len()).unwrap_or(0))
+            .map_or(0, |c| c.lock().map(|c| c.lru.len()).unwrap_or(0))
     }
 
     pub(crate) fn take_notifications(&self) -> Option<mpsc::UnboundedReceiver<Notification>> {
@@ -118,7 +156,7 @@ impl Conn {
     pub(crate) async fn prepare(&self, sql: &str) -> Result<Prepared> {
         if let Some(cache) = &self.cache {
             if let Some(p) = cache.lock().map_err(|_| poisoned())?.get(sql) {
-                return Ok(p.clone());
+                return Ok(p);
             }
         }
         let stmt = self.client.prepare(sql).await?;
@@ -128,10 +166,7 @@ impl Conn {
         };
         if let Some(cache) = &self.cache {
             // Evicted statements are closed on the server when their last clone drops.
-            cache
-                .lock()
-                .map_err(|_| poisoned())?
-                .put(sql.to_string(), p.clone());
+            cache.lock().map_err(|_| poisoned())?.put(sql, &p);
         }
         Ok(p)
     }
@@ -140,7 +175,8 @@ impl Conn {
     pub(crate) fn clear_cache(&self) {
         if let Some(c) = &self.cache {
             if let Ok(mut c) = c.lock() {
-                c.clear();
+                c.lru.clear();
+                c.last = None;
             }
         }
         self.client.clear_type_cache();
@@ -183,6 +219,35 @@ impl Conn {
         }
     }
 
+    /// Runs `sql` with `args` and returns its first row (if any) and the number of rows. Streams the rows instead of collecting them: only the first is kept, the rest
+    /// are read and dropped (so an error raised by a later row still fails the query).
+    pub(crate) async fn query_first(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Arc<Columns>, Option<tokio_postgres::Row>, u64)> {
+        match self.mode {
+            StatementCacheMode::Named => {
+                self.queries.fetch_add(1, Ordering::Relaxed);
+                let mut retried = false;
+                loop {
+                    let p = self.prepare(sql).await?;
+                    let coerced = coerce_args(&p.stmt, args)?;
+                    match first_of(self.client.query_raw(&p.stmt, coerced.iter())).await {
+                        Ok((first, n)) => return Ok((p.cols, first, n)),
+                        Err(e) if !retried && self.stale_statement(sql, &e) => retried = true,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+            StatementCacheMode::Unnamed => {
+                let (cols, rows) = self.query(sql, args).await?;
+                let n = rows.len() as u64;
+                Ok((cols, rows.into_iter().next(), n))
+            }
+        }
+    }
+
     /// True when `e` says the cached statement for `sql` no longer matches the table it reads
     /// (DDL changed its result type) and it is safe to prepare it again and retry: outside a
     /// transaction, where the failed attempt changed nothing. The stale entry is dropped.
@@ -213,9 +278,9 @@ impl Conn {
         match self.mode {
             StatementCacheMode::Named => {
                 let p = self.prepare(sql).await?;
-                let coerced: Vec<Value> = coerce_args(&p.stmt, args)?
+                let coerced: Vec<Bound<'static>> = coerce_args(&p.stmt, args)?
                     .into_iter()
-                    .map(|c| c.into_owned())
+                    .map(Bound::into_owned)
                     .collect();
                 let s = self.client.query_raw(&p.stmt, coerced).await?;
                 Ok((Some(p.cols), s))
@@ -286,12 +351,65 @@ fn poisoned() -> Error {
     Error::new(crate::ErrorKind::Other, "statement cache lock poisoned")
 }
 
+/// Reads the first row of a streamed result and drains the rest, counting them.
+async fn first_of<F>(
+    start: F,
+) -> std::result::Result<(Option<tokio_postgres::Row>, u64), tokio_postgres::Error>
+where
+    F: std::future::Future<
+        Output = std::result::Result<tokio_postgres::RowStream, tokio_postgres::Error>,
+    >,
+{
+    let stream = start.await?;
+    futures_util::pin_mut!(stream);
+    let first = match stream.next().await {
+        Some(r) => Some(r?),
+        None => return Ok((None, 0)),
+    };
+    let mut n = 1;
+    while let Some(r) = stream.next().await {
+        r?;
+        n += 1;
+    }
+    Ok((first, n))
+}
+
+/// An argument already coerced to its parameter's type: encoded as is, without the second
+/// coercion `impl ToSql for Value` would do.
+#[derive(Debug)]
+pub(crate) struct Bound<'a>(pub(crate) Cow<'a, Value>);
+
+impl Bound<'_> {
+    pub(crate) fn into_owned(self) -> Bound<'static> {
+        Bound(Cow::Owned(self.0.into_owned()))
+    }
+}
+
+impl ToSql for Bound<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut bytes::BytesMut,
+    ) -> std::result::Result<tokio_postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
+    {
+        self.0.encode_coerced(ty, out)
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    fn encode_format(&self, _ty: &Type) -> tokio_postgres::types::Format {
+        if self.0.needs_text_format() {
+            tokio_postgres::types::Format::Text
+        } else {
+            tokio_postgres::types::Format::Binary
+        }
+    }
+    tokio_postgres::types::to_sql_checked!();
+}
+
 /// Checks the argument count and coerces each argument to its parameter's type, so that a
 /// value that cannot go in fails before anything is sent, naming the parameter.
-pub(crate) fn coerce_args<'a>(
-    stmt: &Statement,
-    args: &'a [Value],
-) -> Result<Vec<std::borrow::Cow<'a, Value>>> {
+pub(crate) fn coerce_args<'a>(stmt: &Statement, args: &'a [Value]) -> Result<Vec<Bound<'a>>> {
     let params = stmt.params();
     if params.len() != args.len() {
         return Err(Error::bind(format!(
@@ -307,17 +425,14 @@ pub(crate) fn coerce_args<'a>(
         .enumerate()
         .map(|(i, (v, ty))| {
             v.coerce_to(ty)
+                .map(Bound)
                 .map_err(|msg| Error::bind(format!("parameter ${}: {msg}", i + 1)))
         })
         .collect()
 }
 
-pub(crate) fn as_params<'a>(
-    vals: &'a [std::borrow::Cow<'a, Value>],
-) -> Vec<&'a (dyn ToSql + Sync)> {
-    vals.iter()
-        .map(|v| v.as_ref() as &(dyn ToSql + Sync))
-        .collect()
+pub(crate) fn as_params<'a>(vals: &'a [Bound<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    vals.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
 }
 
 /// A value sent in text format with an unspecified type: the server infers the type from the

@@ -249,7 +249,7 @@ impl Database {
         args: impl IntoArgs,
     ) -> Result<(std::borrow::Cow<'s, str>, Vec<Value>)> {
         let a = args.into_args();
-        if a.named.is_empty() && !sql.contains('?') && !sql.contains(':') {
+        if a.named.is_empty() && !crate::sql::may_have_placeholders(sql) {
             return Ok((std::borrow::Cow::Borrowed(sql), a.positional));
         }
         let c = crate::sql::conv_placeholders(sql, &a.positional, &a.named)?;
@@ -278,6 +278,29 @@ impl Database {
         let (cols, raw) = self.timed(&conn, conn.query(sql, args)).await?;
         let rows = raw.into_iter().map(|r| Row::new(cols.clone(), r)).collect();
         Ok((cols, rows))
+    }
+
+    /// Like [`run_query`](Self::run_query) but keeps only the first row (the others are read
+    /// and dropped): returns it and the number of rows.
+    pub(crate) async fn run_query_first(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Option<Row>, u64)> {
+        let r = self.run_query_first_unaudited(sql, args).await;
+        self.audit_raw(sql, || r.as_ref().map(|(_, n)| *n));
+        r
+    }
+
+    /// [`run_query_first`](Self::run_query_first) without the audit hook.
+    pub(crate) async fn run_query_first_unaudited(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Option<Row>, u64)> {
+        let conn = self.conn().await?;
+        let (cols, first, n) = self.timed(&conn, conn.query_first(sql, args)).await?;
+        Ok((first.map(|r| Row::new(cols, r)), n))
     }
 
     /// Runs `$n`-style SQL with already converted arguments, returning rows affected.
@@ -338,7 +361,7 @@ impl Database {
                     match conn.mode {
                         StatementCacheMode::Named => {
                             let p = conn.prepare(&csql).await?;
-                            let coerced: Vec<Vec<std::borrow::Cow<'_, Value>>> = lists
+                            let coerced: Vec<Vec<crate::conn::Bound<'_>>> = lists
                                 .iter()
                                 .enumerate()
                                 .map(|(i, l)| {
@@ -379,7 +402,7 @@ impl Database {
     /// Runs a query and returns its first row, or `None`.
     pub async fn fetchrow(&self, sql: &str, args: impl IntoArgs) -> Result<Option<Row>> {
         let (sql, args) = Self::prepare_sql(sql, args)?;
-        Ok(self.run_query(&sql, &args).await?.1.into_iter().next())
+        Ok(self.run_query_first(&sql, &args).await?.0)
     }
 
     /// Runs a query and returns the first column of its first row, converted to `T`
@@ -405,8 +428,17 @@ impl Database {
     /// Runs a query that must return exactly one row: none is [`ErrorKind::NotFound`], more
     /// than one is [`ErrorKind::NotUnique`].
     pub async fn qone(&self, sql: &str, args: impl IntoArgs) -> Result<Row> {
-        let rows = self.fetch(sql, args).await?;
-        exactly_one(rows, sql)
+        let (csql, args) = Self::prepare_sql(sql, args)?;
+        match self.run_query_first(&csql, &args).await? {
+            (Some(r), 1) => Ok(r),
+            (None, _) => Err(Error::not_found(format!(
+                "the query returned no row: {sql}"
+            ))),
+            (Some(_), _) => Err(Error::new(
+                ErrorKind::NotUnique,
+                format!("the query returned more than one row: {sql}"),
+            )),
+        }
     }
 
     /// Runs a query that must return exactly one row with exactly one column, and returns that
@@ -572,20 +604,6 @@ impl Database {
         if let Target::Pool(p) = &self.target {
             p.close();
         }
-    }
-}
-
-fn exactly_one(rows: Vec<Row>, sql: &str) -> Result<Row> {
-    let mut it = rows.into_iter();
-    match (it.next(), it.next()) {
-        (Some(r), None) => Ok(r),
-        (None, _) => Err(Error::not_found(format!(
-            "the query returned no row: {sql}"
-        ))),
-        (Some(_), Some(_)) => Err(Error::new(
-            ErrorKind::NotUnique,
-            format!("the query returned more than one row: {sql}"),
-        )),
     }
 }
 

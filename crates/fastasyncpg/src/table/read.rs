@@ -25,8 +25,7 @@ impl Table {
             self.meta.sql_name(),
             where_clause(&conds)
         );
-        let (_, rows) = self.run(None, &q).await?;
-        Ok(rows.into_iter().next())
+        Ok(self.db.run_query_first_unaudited(&q.text, &q.args).await?.0)
     }
 
     /// The row with primary key `pk` (the seed's `table[pk]`); a missing row is an

@@ -17,15 +17,7 @@ impl ToSql for Value {
     /// fails with the coercion's message. Values that must travel as text (see
     /// [`ToSql::encode_format`]) are written in their text form.
     fn to_sql(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
-        let v = self.coerce_to(ty)?;
-        if v.is_null() {
-            return Ok(IsNull::Yes);
-        }
-        if v.needs_text_format() {
-            out.put_slice(v.to_string().as_bytes());
-            return Ok(IsNull::No);
-        }
-        encode(&v, ty, out)
+        self.coerce_to(ty)?.encode_coerced(ty, out)
     }
 
     fn accepts(_: &Type) -> bool {
@@ -45,6 +37,18 @@ impl ToSql for Value {
 }
 
 impl Value {
+    /// Encodes a value already coerced to `ty` (see [`Value::coerce_to`]).
+    pub(crate) fn encode_coerced(&self, ty: &Type, out: &mut BytesMut) -> Result<IsNull, BoxError> {
+        if self.is_null() {
+            return Ok(IsNull::Yes);
+        }
+        if self.needs_text_format() {
+            out.put_slice(self.to_string().as_bytes());
+            return Ok(IsNull::No);
+        }
+        encode(self, ty, out)
+    }
+
     /// True when this (already coerced) value must be sent in text format.
     pub(crate) fn needs_text_format(&self) -> bool {
         match self {
