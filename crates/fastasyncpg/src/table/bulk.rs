@@ -1,21 +1,25 @@
-//! Bulk writes: `inserts`, `updates`, `upserts` and `copy_in`.
+//! Bulk writes: `inserts` / `copy_in` (binary COPY), `inserts_returning`, `updates` and
+//! `upserts`.
 //!
-//! Records are grouped by the set of columns they give, and each group is one set-based
-//! statement: every column travels as one binary `text[]` parameter and is cast to the
+//! Records are grouped by the set of columns they give. `inserts` sends each group with one
+//! binary `COPY` (values converted to the columns' types here). The others run one set-based
+//! statement per group: every column travels as one binary `text[]` parameter and is cast to the
 //! column's type on the server (`INSERT ... SELECT v.a::integer, ... FROM unnest($1::text[],
 //! ...)`), which works for every type — enums, domains, arrays, composites — by name. A column
 //! a record leaves out is therefore never sent as NULL: it gets its default on insert and
 //! stays unchanged on update. Several groups run in one transaction (a savepoint when already
 //! in one), so a call is all or nothing.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use bytes::BytesMut;
+use bytes::{BufMut, BytesMut};
 use futures_util::SinkExt;
 use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 
+use super::record::{json_to_value, Field};
 use super::{where_clause, Record, Sql, Table, UpsertOptions};
 use crate::audit::AuditKind;
 use crate::database::Database;
@@ -105,19 +109,32 @@ fn into_text(v: Value) -> Option<String> {
 }
 
 impl Table {
-    /// Inserts many records in one atomic call and returns the inserted rows, in the order
-    /// given. Records giving the same columns are inserted by one set-based statement (not a
-    /// round trip per row); a column a record leaves out gets its default, never NULL.
+    /// Inserts many records in one atomic call and returns the number of rows inserted. The
+    /// rows travel by binary `COPY` (the fastest way in), one `COPY` per set of columns the
+    /// records give: a column a record leaves out gets its default, never NULL. Several sets
+    /// run in one transaction (a savepoint when already in one). A scoped handle fills in and
+    /// checks its scope columns as for [`insert`](Self::insert).
     ///
-    /// For the fastest load without returned rows, see [`copy_in`](Self::copy_in).
+    /// To get the inserted rows back, use [`inserts_returning`](Self::inserts_returning).
     ///
     /// ```no_run
     /// # async fn f(db: fastasyncpg::Database) -> fastasyncpg::Result<()> {
     /// use fastasyncpg::record;
-    /// let rows = db.t("cat")?.inserts((0..1000).map(|i| record! { name: format!("cat {i}") })).await?;
+    /// let n = db.t("cat")?.inserts((0..1000).map(|i| record! { name: format!("cat {i}") })).await?;
+    /// assert_eq!(n, 1000);
     /// # Ok(()) }
     /// ```
-    pub async fn inserts<R: Into<Record>>(
+    pub async fn inserts<R: Into<Record>>(&self, recs: impl IntoIterator<Item = R>) -> Result<u64> {
+        self.copy_records(recs, "inserts", AuditKind::Insert).await
+    }
+
+    /// Inserts many records in one atomic call and returns the inserted rows, in the order
+    /// given. Records giving the same columns are inserted by one set-based statement
+    /// (`INSERT ... SELECT ... FROM unnest(...) RETURNING *`, not a round trip per row); a
+    /// column a record leaves out gets its default, never NULL.
+    ///
+    /// Slower than [`inserts`](Self::inserts), which only counts the rows.
+    pub async fn inserts_returning<R: Into<Record>>(
         &self,
         recs: impl IntoIterator<Item = R>,
     ) -> Result<Vec<Row>> {
@@ -223,33 +240,209 @@ impl Table {
         .await
     }
 
-    /// Loads records with `COPY ... FROM STDIN`, the fastest way in: no rows come back, only
-    /// the count. Grouping, defaults, scope and atomicity are as for [`inserts`](Self::inserts).
+    /// Loads records with binary `COPY ... FROM STDIN` and returns the count: the same as
+    /// [`inserts`](Self::inserts), reported to the audit hook as a `COPY`.
     pub async fn copy_in<R: Into<Record>>(&self, recs: impl IntoIterator<Item = R>) -> Result<u64> {
-        let recs: Vec<Vec<(usize, Value)>> = recs
-            .into_iter()
-            .map(|r| self.insert_cols(&r.into(), "copy_in"))
-            .collect::<Result<_>>()?;
-        let groups = group(recs);
+        self.copy_records(recs, "copy_in", AuditKind::Copy).await
+    }
+
+    async fn copy_records<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+        what: &str,
+        kind: AuditKind,
+    ) -> Result<u64> {
+        self.writable(what)?;
+        let types = self.column_types().await;
+        let mut it = recs.into_iter();
+        let mut groups = Grouper::default();
+        // Outside a transaction, try one COPY streamed while the records are converted (the
+        // server works meanwhile); it is abandoned (nothing written) if the records turn out
+        // to need several statements or text format, and everything goes the general way.
+        if !self.db.is_in_transaction() {
+            if let Some(n) = self
+                .copy_streamed(&mut it, &mut groups, &types, what, kind)
+                .await?
+            {
+                return Ok(n);
+            }
+        }
+        for r in it {
+            groups.add(self, r.into(), &types, what)?;
+        }
+        let groups = groups.groups;
         if groups.len() <= 1 {
             return match groups.into_iter().next() {
-                Some(g) => self.copy_group(&g).await,
+                Some(g) => self.copy_group(&g, &types, kind).await,
                 None => Ok(0),
             };
         }
+        let types = &types;
         self.db
             .transaction(|tx| async move {
                 let t = self.on(&tx);
                 let mut n = 0;
                 for g in &groups {
-                    n += t.copy_group(g).await?;
+                    n += t.copy_group(g, types, kind).await?;
                 }
                 Ok::<_, Error>(n)
             })
             .await
     }
 
-    async fn copy_group(&self, g: &Group) -> Result<u64> {
+    /// One binary COPY fed as the records are converted. `None` when it was abandoned (the
+    /// records need more than one statement, or text format): `groups` then holds every
+    /// record read so far and the caller goes on from there.
+    async fn copy_streamed<R: Into<Record>>(
+        &self,
+        it: &mut impl Iterator<Item = R>,
+        groups: &mut Grouper,
+        types: &[Option<Type>],
+        what: &str,
+        kind: AuditKind,
+    ) -> Result<Option<u64>> {
+        let Some(r) = it.next() else {
+            return Ok(Some(0));
+        };
+        groups.add(self, r.into(), types, what)?;
+        let first = &groups.groups[0];
+        if first.cols.is_empty() || !first.binary {
+            return Ok(None);
+        }
+        let names = first
+            .cols
+            .iter()
+            .map(|i| self.qcol(*i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let tbl = self.meta.sql_name();
+        let sql = format!("COPY {tbl} ({names}) FROM STDIN (FORMAT binary)");
+        let col_types: Vec<Type> = first
+            .cols
+            .iter()
+            .map(|i| types[*i].clone().unwrap_or(Type::UNKNOWN))
+            .collect();
+        let conn = self.db.conn().await?;
+        conn.queries.fetch_add(1, Ordering::Relaxed);
+        let fut = async {
+            let sink = conn.client.copy_in::<_, bytes::Bytes>(sql.as_str()).await?;
+            futures_util::pin_mut!(sink);
+            let mut buf = BytesMut::with_capacity(CHUNK + 4096);
+            buf.put_slice(BINARY_HEADER);
+            let enc = |buf: &mut BytesMut, vals: &[(usize, Value)]| {
+                encode_binary_row(buf, vals, &col_types)
+                    .map_err(|e| Error::bind(format!("COPY into {tbl}: {e}")))
+            };
+            enc(&mut buf, &groups.groups[0].rows[0])?;
+            for r in it {
+                // Dropping the unfinished sink aborts the COPY: nothing is written.
+                let gi = groups.add(self, r.into(), types, what)?;
+                let g = &groups.groups[gi];
+                if gi != 0 || !g.binary {
+                    return Ok(None);
+                }
+                enc(&mut buf, &g.rows[g.rows.len() - 1])?;
+                if buf.len() >= CHUNK {
+                    sink.send(buf.split().freeze()).await?;
+                    buf.reserve(CHUNK + 4096);
+                }
+            }
+            buf.put_i16(-1);
+            sink.send(buf.split().freeze()).await?;
+            Ok::<_, Error>(Some(sink.as_mut().finish().await?))
+        };
+        let r = self.db.timed(&conn, fut).await;
+        if self.db.audit_active() && !matches!(r, Ok(None)) {
+            self.db.emit_audit(
+                kind,
+                &sql,
+                Some(self.meta.sql_name()),
+                r.as_ref().map(|n| n.unwrap_or(0)),
+            );
+        }
+        r
+    }
+
+    /// A record's values by column index, in table order, for `COPY`: as
+    /// [`insert_cols`](Self::insert_cols) does, but moving the values out of the record.
+    /// `names` remembers the previous record's field names and columns: records usually
+    /// give the same names in the same order, found then without a hash lookup.
+    fn copy_cols(
+        &self,
+        rec: Record,
+        what: &str,
+        names: &mut Vec<(String, usize)>,
+    ) -> Result<Vec<(usize, Value)>> {
+        let mut cols = Vec::with_capacity(rec.fields.len() + self.scope.len());
+        for (k, (name, f)) in rec.fields.into_iter().enumerate() {
+            let i = match names.get(k) {
+                Some((n, i)) if *n == name => *i,
+                _ => {
+                    let i = self.col_idx(&name)?;
+                    names.truncate(k);
+                    names.push((name, i));
+                    i
+                }
+            };
+            let c = self.col(i);
+            if c.generated {
+                continue;
+            }
+            let v = match f {
+                Field::Value(v) => v,
+                Field::Json(j) => json_to_value(&j, Some(c)),
+            };
+            cols.push((i, v));
+        }
+        if self.scope.is_empty() {
+            if !cols.windows(2).all(|w| w[0].0 <= w[1].0) {
+                cols.sort_by_key(|(i, _)| *i);
+            }
+        } else {
+            self.apply_scope(&mut cols, what)?;
+        }
+        cols.retain(|(i, v)| {
+            let c = self.col(*i);
+            !(v.is_null() && c.has_default() && self.meta.primary_key.contains(&c.name))
+        });
+        Ok(cols)
+    }
+
+    /// The types of the table's columns (indexed like its metadata) as the server sees them
+    /// (enum labels, domains, composites included), from a prepared `SELECT` of every column,
+    /// cached with the connection's statements. `None` for all when that fails (a column
+    /// dropped since the last refresh, say): the rows then go as text.
+    async fn column_types(&self) -> Vec<Option<Type>> {
+        let none = || vec![None; self.meta.columns.len()];
+        let names = self
+            .meta
+            .columns
+            .iter()
+            .map(|c| crate::sql::quote_ident(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("SELECT {names} FROM {}", self.meta.sql_name());
+        let Ok(conn) = self.db.conn().await else {
+            return none();
+        };
+        match conn.prepare(&sql).await {
+            Ok(p) if p.stmt.columns().len() == self.meta.columns.len() => p
+                .stmt
+                .columns()
+                .iter()
+                .map(|c| Some(c.type_().clone()))
+                .collect(),
+            _ => none(),
+        }
+    }
+
+    async fn copy_group(
+        &self,
+        cg: &CopyGroup,
+        types: &[Option<Type>],
+        kind: AuditKind,
+    ) -> Result<u64> {
+        let g = cg;
         if g.cols.is_empty() {
             let sql = format!(
                 "INSERT INTO {} SELECT FROM generate_series(1, {})",
@@ -267,29 +460,49 @@ impl Table {
             }
             return r;
         }
-        let names: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
-        let sql = format!(
-            "COPY {} ({}) FROM STDIN",
-            self.meta.sql_name(),
-            names.join(", ")
-        );
+        let names = g
+            .cols
+            .iter()
+            .map(|i| self.qcol(*i))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let tbl = self.meta.sql_name();
+        // Binary when every value converted to its column's binary form; otherwise (a value
+        // only the server can parse) the group goes as text and the server converts it.
+        let sql = if cg.binary {
+            format!("COPY {tbl} ({names}) FROM STDIN (FORMAT binary)")
+        } else {
+            format!("COPY {tbl} ({names}) FROM STDIN")
+        };
+        let col_types: Vec<Type> = g
+            .cols
+            .iter()
+            .map(|i| types[*i].clone().unwrap_or(Type::UNKNOWN))
+            .collect();
         let conn = self.db.conn().await?;
         conn.queries.fetch_add(1, Ordering::Relaxed);
         let fut = async {
             let sink = conn.client.copy_in::<_, bytes::Bytes>(sql.as_str()).await?;
             futures_util::pin_mut!(sink);
-            let mut buf = BytesMut::with_capacity(1 << 16);
-            for (_, vals) in &g.rows {
-                for (j, v) in vals.iter().enumerate() {
-                    if j > 0 {
-                        buf.extend_from_slice(b"\t");
-                    }
-                    push_copy_text(&mut buf, v);
+            // Encoded and sent in chunks, so the server works while the rest is encoded.
+            let mut buf = BytesMut::with_capacity(CHUNK + 4096);
+            if cg.binary {
+                buf.put_slice(BINARY_HEADER);
+            }
+            for vals in &g.rows {
+                if cg.binary {
+                    encode_binary_row(&mut buf, vals, &col_types)
+                        .map_err(|e| Error::bind(format!("COPY into {tbl}: {e}")))?;
+                } else {
+                    encode_text_row(&mut buf, vals);
                 }
-                buf.extend_from_slice(b"\n");
-                if buf.len() >= 1 << 16 {
+                if buf.len() >= CHUNK {
                     sink.send(buf.split().freeze()).await?;
+                    buf.reserve(CHUNK + 4096);
                 }
+            }
+            if cg.binary {
+                buf.put_i16(-1);
             }
             if !buf.is_empty() {
                 sink.send(buf.split().freeze()).await?;
@@ -298,12 +511,8 @@ impl Table {
         };
         let r = self.db.timed(&conn, fut).await;
         if self.db.audit_active() {
-            self.db.emit_audit(
-                AuditKind::Copy,
-                &sql,
-                Some(self.meta.sql_name()),
-                r.as_ref().copied(),
-            );
+            self.db
+                .emit_audit(kind, &sql, Some(self.meta.sql_name()), r.as_ref().copied());
         }
         r
     }
@@ -525,6 +734,118 @@ fn kind_name(k: AuditKind) -> &'static str {
         AuditKind::Upsert => "upserts",
         _ => "inserts",
     }
+}
+
+/// COPY data is sent in chunks of about this size.
+const CHUNK: usize = 1 << 16;
+
+/// The binary COPY header: signature, flags, header extension length.
+const BINARY_HEADER: &[u8] = b"PGCOPY\n\xff\r\n\0\0\0\0\0\0\0\0\0";
+
+/// Records for `COPY` grouped by the columns they give, values converted once to their
+/// columns' types on the way in.
+#[derive(Default)]
+struct Grouper {
+    groups: Vec<CopyGroup>,
+    by_cols: HashMap<Vec<usize>, usize>,
+    last: Option<usize>,
+    /// The last record's field names and their columns.
+    names: Vec<(String, usize)>,
+}
+
+impl Grouper {
+    /// Adds a record and returns the index of its group.
+    fn add(&mut self, t: &Table, rec: Record, types: &[Option<Type>], what: &str) -> Result<usize> {
+        let pairs = t.copy_cols(rec, what, &mut self.names)?;
+        let same = |g: &CopyGroup| g.cols.iter().copied().eq(pairs.iter().map(|p| p.0));
+        let gi = match self.last {
+            Some(gi) if same(&self.groups[gi]) => gi,
+            _ => {
+                let cols: Vec<usize> = pairs.iter().map(|p| p.0).collect();
+                match self.by_cols.get(&cols) {
+                    Some(&gi) => gi,
+                    None => {
+                        self.by_cols.insert(cols.clone(), self.groups.len());
+                        self.groups.push(CopyGroup {
+                            cols,
+                            rows: Vec::new(),
+                            binary: true,
+                        });
+                        self.groups.len() - 1
+                    }
+                }
+            }
+        };
+        self.last = Some(gi);
+        let cg = &mut self.groups[gi];
+        let mut pairs = pairs;
+        for (i, v) in pairs.iter_mut() {
+            let Some(ty) = types.get(*i).and_then(Option::as_ref) else {
+                cg.binary = false;
+                continue;
+            };
+            match v.coerce_to(ty) {
+                Ok(Cow::Owned(c)) => *v = c,
+                Ok(Cow::Borrowed(_)) => {}
+                // Left to the server to parse (and to report).
+                Err(_) => cg.binary = false,
+            }
+            if cg.binary && v.needs_text_format() {
+                cg.binary = false;
+            }
+        }
+        cg.rows.push(pairs);
+        Ok(gi)
+    }
+}
+
+/// A group of records for `COPY`, values already converted to their columns' types.
+struct CopyGroup {
+    /// The columns the group's records give, in table order.
+    cols: Vec<usize>,
+    /// Each record's `(column, value)` pairs, values converted to the columns' types.
+    rows: Vec<Vec<(usize, Value)>>,
+    /// Every value has a binary form (else the group goes as text).
+    binary: bool,
+}
+
+/// Appends one row in binary COPY format; the values are already converted to `types`.
+fn encode_binary_row(
+    buf: &mut BytesMut,
+    vals: &[(usize, Value)],
+    types: &[Type],
+) -> std::result::Result<(), Box<dyn std::error::Error + Sync + Send>> {
+    buf.put_i16(i16::try_from(vals.len())?);
+    for ((_, v), ty) in vals.iter().zip(types) {
+        if v.is_null() {
+            buf.put_i32(-1);
+            continue;
+        }
+        let at = buf.len();
+        buf.put_i32(0);
+        match v.encode_coerced(ty, buf)? {
+            IsNull::Yes => {
+                buf.truncate(at);
+                buf.put_i32(-1);
+            }
+            IsNull::No => {
+                let len = i32::try_from(buf.len() - at - 4)?;
+                buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends one row in COPY text format.
+fn encode_text_row(buf: &mut BytesMut, vals: &[(usize, Value)]) {
+    for (j, (_, v)) in vals.iter().enumerate() {
+        if j > 0 {
+            buf.extend_from_slice(b"\t");
+        }
+        push_copy_text(buf, v);
+    }
+    buf.extend_from_slice(b"\n");
 }
 
 /// Appends `v` in COPY text format: `\N` for NULL, backslash escapes for `\`, tab, newline

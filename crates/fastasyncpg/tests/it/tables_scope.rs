@@ -155,7 +155,7 @@ async fn scoped_handle_never_leaks() {
 
     // inserts take the scope values
     let new = u1
-        .inserts(vec![record! { body: "a" }, record! { body: "b", uid: 1 }])
+        .inserts_returning(vec![record! { body: "a" }, record! { body: "b", uid: 1 }])
         .await
         .unwrap();
     assert!(new.iter().all(|r| i(r, "uid") == 1));
