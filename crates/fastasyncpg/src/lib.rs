@@ -22,6 +22,7 @@ mod config;
 mod conn;
 mod database;
 pub mod error;
+pub mod model;
 mod pool;
 mod results;
 mod row;
@@ -34,6 +35,14 @@ pub use config::{ConnectOptions, PoolOptions, StatementCacheMode};
 pub use conn::Notification;
 pub use database::{connect, create_pool, Database, RowStream};
 pub use error::{Error, ErrorKind, Result};
+pub use model::{FromRow, Model, ModelTable, Tracked};
+
+/// `#[derive(FromRow)]`: see the [`FromRow`](trait@FromRow) trait.
+#[cfg(feature = "derive")]
+pub use fastasyncpg_derive::FromRow;
+/// `#[derive(Model)]`: see the [`Model`](trait@Model) trait.
+#[cfg(feature = "derive")]
+pub use fastasyncpg_derive::Model;
 pub use results::Results;
 pub use row::{Columns, Row};
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
@@ -42,6 +51,9 @@ pub use value::{FromValue, Value};
 /// Re-exports used by generated code and derive macros. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::model::__private::*;
+    pub use crate::model::ColumnDef;
+    pub use crate::model::RowPlan;
     pub use postgres_types;
     pub use tokio_postgres;
 }
