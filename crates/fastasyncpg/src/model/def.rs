@@ -210,8 +210,18 @@ impl<T> SqlTypeUnknown for Probe<T> {
     }
 }
 
+/// A field type that a [`Model`] can send as a column value: `Clone` and convertible into
+/// [`Value`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be sent as a column value",
+    label = "a Model's column fields must be `Clone` and convert into `fastasyncpg::Value`",
+    note = "implement `Clone` and `From<{Self}> for fastasyncpg::Value`, or mark the field `#[fastasyncpg(skip)]`"
+)]
+pub trait WritableField: Clone + Into<Value> {}
+impl<T: Clone + Into<Value>> WritableField for T {}
+
 /// Converts a field for binding. Used by generated code.
 #[doc(hidden)]
-pub fn to_value<T: Clone + Into<Value>>(v: &T) -> Value {
+pub fn to_value<T: WritableField>(v: &T) -> Value {
     v.clone().into()
 }

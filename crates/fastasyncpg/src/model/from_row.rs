@@ -276,20 +276,36 @@ impl<T: for<'a> FromSql<'a>> DecodeSql<T> for &Probe<T> {
     }
 }
 
-/// Field types that are only [`FromValue`].
+/// Field types that are only [`FromValue`] — the last resort, whose bound is checked after
+/// the method is chosen so that an unreadable type gets [`ReadableField`]'s clear message.
 #[doc(hidden)]
 pub trait DecodeValue<T> {
     fn __accepts_fn(&self) -> fn(&Type) -> bool;
-    fn __decode(&self, row: &Row, slot: Slot) -> Result<T>;
+    fn __decode(&self, row: &Row, slot: Slot) -> Result<T>
+    where
+        T: ReadableField;
 }
-impl<T: FromValue> DecodeValue<T> for Probe<T> {
+impl<T> DecodeValue<T> for Probe<T> {
     fn __accepts_fn(&self) -> fn(&Type) -> bool {
         |_| false
     }
-    fn __decode(&self, row: &Row, slot: Slot) -> Result<T> {
+    fn __decode(&self, row: &Row, slot: Slot) -> Result<T>
+    where
+        T: ReadableField,
+    {
         match slot.index {
             Some(i) => value_decode(row, slot, i),
             None => Err(missing(slot)),
         }
     }
 }
+
+/// A field type that [`FromRow`] can read: anything [`FromValue`] (types that are only
+/// tokio-postgres `FromSql` are read without it).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read from a column",
+    label = "this field's type implements neither `fastasyncpg::FromValue` nor tokio-postgres' `FromSql`",
+    note = "implement `fastasyncpg::FromValue` or `postgres_types::FromSql` for it, or mark the field `#[fastasyncpg(skip)]`"
+)]
+pub trait ReadableField: FromValue {}
+impl<T: FromValue> ReadableField for T {}

@@ -49,8 +49,8 @@ mod table;
 mod tracked;
 
 pub use ddl::{create_table_sql, CreateModelOptions};
-pub use def::{ColumnDef, Generated, Model, SqlType};
-pub use from_row::{FromRow, RowPlan, Slot};
+pub use def::{ColumnDef, Generated, Model, SqlType, WritableField};
+pub use from_row::{FromRow, ReadableField, RowPlan, Slot};
 pub use query::{select, Column, Expr, Order, Param, Select};
 pub use table::ModelTable;
 pub use tracked::{ModelMut, Tracked};
