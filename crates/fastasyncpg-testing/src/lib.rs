@@ -335,15 +335,38 @@ impl Shared {
 
 /// Connects and drives the connection on the current tokio runtime.
 pub(crate) async fn connect(config: &Config) -> Result<Client, String> {
-    let (client, conn) = config.connect(NoTls).await.map_err(|e| {
-        format!(
-            "cannot connect to {:?} on {:?} port {:?}: {}",
-            config.get_dbname().unwrap_or(""),
-            config.get_hosts(),
-            config.get_ports(),
-            db_error(&e)
-        )
-    })?;
+    // A busy machine can refuse or delay the first connections to a server that just said it
+    // is ready: retry transient failures (I/O errors, "the database system is starting up")
+    // for up to 10 s.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let (client, conn) = loop {
+        match config.connect(NoTls).await {
+            Ok(pair) => break pair,
+            Err(e) => {
+                let transient = match e.code() {
+                    None => true,
+                    Some(code) => *code == tokio_postgres::error::SqlState::CANNOT_CONNECT_NOW,
+                };
+                if transient && std::time::Instant::now() < deadline {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                let mut msg = db_error(&e);
+                let mut cur = std::error::Error::source(&e);
+                while let Some(src) = cur {
+                    msg.push_str(": ");
+                    msg.push_str(&src.to_string());
+                    cur = src.source();
+                }
+                return Err(format!(
+                    "cannot connect to {:?} on {:?} port {:?}: {msg}",
+                    config.get_dbname().unwrap_or(""),
+                    config.get_hosts(),
+                    config.get_ports(),
+                ));
+            }
+        }
+    };
     tokio::spawn(async move {
         let _ = conn.await;
     });

@@ -152,10 +152,16 @@ impl Conn {
         self.queries.fetch_add(1, Ordering::Relaxed);
         match self.mode {
             StatementCacheMode::Named => {
-                let p = self.prepare(sql).await?;
-                let coerced = coerce_args(&p.stmt, args)?;
-                let rows = self.client.query(&p.stmt, &as_params(&coerced)).await?;
-                Ok((p.cols, rows))
+                let mut retried = false;
+                loop {
+                    let p = self.prepare(sql).await?;
+                    let coerced = coerce_args(&p.stmt, args)?;
+                    match self.client.query(&p.stmt, &as_params(&coerced)).await {
+                        Ok(rows) => return Ok((p.cols, rows)),
+                        Err(e) if !retried && self.stale_statement(sql, &e) => retried = true,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
             StatementCacheMode::Unnamed => {
                 let params: Vec<(TextParam<'_>, Type)> =
@@ -172,6 +178,25 @@ impl Conn {
                 Ok((cols, rows))
             }
         }
+    }
+
+    /// True when `e` says the cached statement for `sql` no longer matches the table it reads
+    /// (DDL changed its result type) and it is safe to prepare it again and retry: outside a
+    /// transaction, where the failed attempt changed nothing. The stale entry is dropped.
+    fn stale_statement(&self, sql: &str, e: &tokio_postgres::Error) -> bool {
+        let stale = e.code() == Some(&tokio_postgres::error::SqlState::FEATURE_NOT_SUPPORTED)
+            && e.as_db_error().is_some_and(|d| {
+                d.message()
+                    .contains("cached plan must not change result type")
+            });
+        if stale {
+            if let Some(c) = &self.cache {
+                if let Ok(mut c) = c.lock() {
+                    c.pop(sql);
+                }
+            }
+        }
+        stale && self.tx_depth.load(Ordering::SeqCst) == 0
     }
 
     /// Starts `sql` with `args` and returns a stream of its rows (columns known up front for
@@ -204,9 +229,16 @@ impl Conn {
         self.queries.fetch_add(1, Ordering::Relaxed);
         match self.mode {
             StatementCacheMode::Named => {
-                let p = self.prepare(sql).await?;
-                let coerced = coerce_args(&p.stmt, args)?;
-                Ok(self.client.execute(&p.stmt, &as_params(&coerced)).await?)
+                let mut retried = false;
+                loop {
+                    let p = self.prepare(sql).await?;
+                    let coerced = coerce_args(&p.stmt, args)?;
+                    match self.client.execute(&p.stmt, &as_params(&coerced)).await {
+                        Ok(n) => return Ok(n),
+                        Err(e) if !retried && self.stale_statement(sql, &e) => retried = true,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
             }
             StatementCacheMode::Unnamed => {
                 let params: Vec<(TextParam<'_>, Type)> =
@@ -218,6 +250,20 @@ impl Conn {
                 Ok(self.client.execute_typed(sql, &typed).await?)
             }
         }
+    }
+
+    /// Runs one or more statements without arguments (simple query protocol) and returns the
+    /// rows affected, summed over the statements.
+    pub(crate) async fn simple_execute(&self, sql: &str) -> Result<u64> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let msgs = self.client.simple_query(sql).await?;
+        Ok(msgs
+            .iter()
+            .map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::CommandComplete(n) => *n,
+                _ => 0,
+            })
+            .sum())
     }
 
     /// Runs several statements with no arguments (simple query protocol).

@@ -138,6 +138,8 @@ pub(crate) async fn create_pool_with(
 }
 
 /// A connection borrowed for one operation.
+// A short-lived stack value: boxing the pooled variant would cost an allocation per query.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum ConnRef<'a> {
     Pooled(Object),
     Held(&'a Conn),
@@ -230,15 +232,15 @@ impl Database {
     }
 
     /// Runs a statement and returns the number of rows it affected. With no arguments, `sql`
-    /// may hold several statements separated by `;` (they run in one round trip, and the result
-    /// is 0).
+    /// may hold several statements separated by `;`: they run in one round trip (simple query
+    /// protocol) and the result is the sum of the rows they affected.
     ///
     /// Placeholders: `$1`, `?` and `:name`, in any mix (see [`crate::sql`]).
     pub async fn execute(&self, sql: &str, args: impl IntoArgs) -> Result<u64> {
         let a = args.into_args();
         if a.is_empty() {
             let conn = self.conn().await?;
-            return self.timed(&conn, conn.batch_execute(sql)).await.map(|_| 0);
+            return self.timed(&conn, conn.simple_execute(sql)).await;
         }
         let (sql, args) = Self::prepare_sql(sql, a)?;
         self.run_execute(&sql, &args).await

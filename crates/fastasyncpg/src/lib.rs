@@ -5,13 +5,25 @@
 //! Connect, and every table of the live schema is a ready handle; rows come back readable by
 //! name or as typed structs.
 //!
-//! ```no_run
-//! # async fn demo() -> fastasyncpg::Result<()> {
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> fastasyncpg::Result<()> {
+//! # let url = fastasyncpg_testing::chinook_db().await; // a throwaway copy of Chinook
 //! use fastasyncpg::{args, connect};
-//! let db = connect("postgresql://localhost/chinook").await?;
+//!
+//! let db = connect(&url).await?; // or connect("") for DATABASE_URL / PG* variables
 //! let n: i64 = db.fetchval("SELECT count(*) FROM artist", ()).await?;
+//! assert_eq!(n, 275);
+//!
+//! // `$n`, `?` and `:name` placeholders, mixed as you like.
 //! let acdc = db.q("SELECT * FROM artist WHERE name = ?", args!["AC/DC"]).await?;
-//! println!("{n} artists\n{acdc}");
+//! println!("{acdc}"); // an aligned text table
+//! let title: String = db
+//!     .fetchrow("SELECT title FROM album WHERE album_id = :id", args![; id = 1])
+//!     .await?
+//!     .expect("album 1")
+//!     .get("title")?;
+//! assert_eq!(title, "For Those About To Rock We Salute You");
 //! # Ok(()) }
 //! ```
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]

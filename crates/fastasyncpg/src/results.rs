@@ -206,7 +206,7 @@ impl fmt::Display for Results {
             .zip(&widths)
             .map(|(n, w)| pad(n, *w, false))
             .collect();
-        writeln!(f, " {} ", header.join(" | ").trim_end())?;
+        writeln!(f, " {}", header.join(" | ").trim_end())?;
         let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w + 2)).collect();
         writeln!(f, "{}", rule.join("+"))?;
         for row in &cells {

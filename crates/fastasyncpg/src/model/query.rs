@@ -319,14 +319,8 @@ impl Node {
                 if *negated {
                     out.push_str("NOT ");
                 }
-                // TODO(values merge): one array parameter, `= ANY($n)`.
-                let _ = write!(out, "{c} IN (");
-                for (i, v) in vals.iter().enumerate() {
-                    if i > 0 {
-                        out.push_str(", ");
-                    }
-                    push_arg(out, args, v.clone());
-                }
+                let _ = write!(out, "{c} = ANY(");
+                push_arg(out, args, Value::from(vals.clone()));
                 out.push(')');
             }
             Node::And(parts) | Node::Or(parts) => {

@@ -490,3 +490,43 @@ async fn display_is_url_without_password() {
     let o = ConnectOptions::parse("postgresql://bob:hunter2@localhost:5432/x").unwrap();
     assert!(!o.to_string().contains("hunter2"));
 }
+
+#[tokio::test]
+async fn execute_without_args_reports_rows_affected() {
+    let db = db().await;
+    assert_eq!(db.execute("CREATE TABLE t (a int)", ()).await.unwrap(), 0);
+    assert_eq!(
+        db.execute(
+            "INSERT INTO t VALUES (1), (2); INSERT INTO t VALUES (3)",
+            ()
+        )
+        .await
+        .unwrap(),
+        3
+    );
+    assert_eq!(db.execute("UPDATE t SET a = a + 1", ()).await.unwrap(), 3);
+}
+
+#[tokio::test]
+async fn cached_statement_survives_ddl() {
+    let db = db().await;
+    db.execute("CREATE TABLE t (a int); INSERT INTO t VALUES (1)", ())
+        .await
+        .unwrap();
+    let r = db
+        .fetchrow("SELECT * FROM t WHERE a = $1", args![1])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.len(), 1);
+    db.execute("ALTER TABLE t ADD COLUMN b text", ())
+        .await
+        .unwrap();
+    // Same SQL text: the cached statement's result shape is stale; it is prepared again.
+    let r = db
+        .fetchrow("SELECT * FROM t WHERE a = $1", args![1])
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.len(), 2);
+}
