@@ -27,7 +27,7 @@ impl Derive {
         match self {
             Derive::FromRow => "`rename = \"column\"`, `default`, `skip`, `flatten`",
             Derive::Model => {
-                "`rename = \"column\"`, `primary_key`, `generated`, `identity`, \
+                "`rename = \"column\"`, `primary_key`, `primary_key = N`, `generated`, `identity`, \
                  `default = \"SQL expression\"`, `default`, `sql_type = \"SQL type\"`, `skip`"
             }
         }
@@ -55,6 +55,8 @@ pub(crate) struct FieldAttrs {
     pub(crate) skip: Flag,
     pub(crate) flatten: Flag,
     pub(crate) primary_key: Flag,
+    /// `primary_key = N`: the field's 1-based position in a composite key.
+    pub(crate) key_pos: Option<syn::LitInt>,
     pub(crate) generated: Flag,
     pub(crate) identity: Flag,
     pub(crate) sql_type: Option<LitStr>,
@@ -77,7 +79,7 @@ fn set_flag(slot: &mut Flag, meta: &syn::meta::ParseNestedMeta<'_>, name: &str) 
     Ok(())
 }
 
-fn set_str(
+pub(crate) fn set_str(
     slot: &mut Option<LitStr>,
     meta: &syn::meta::ParseNestedMeta<'_>,
     name: &str,
@@ -167,7 +169,28 @@ pub(crate) fn field(attrs: &[Attribute], derive: Derive) -> syn::Result<FieldAtt
                 }
                 (Derive::FromRow, "flatten") => set_flag(&mut out.flatten, &meta, "flatten"),
                 (Derive::Model, "primary_key") => {
-                    set_flag(&mut out.primary_key, &meta, "primary_key")
+                    if meta.input.peek(syn::Token![=]) {
+                        if out.primary_key.is_some() {
+                            return Err(meta.error("duplicate option `primary_key`"));
+                        }
+                        let n: syn::LitInt = meta.value()?.parse().map_err(|e| {
+                            syn::Error::new(
+                                e.span(),
+                                "expected the field's position in the key: `primary_key = 1`",
+                            )
+                        })?;
+                        if n.base10_parse::<usize>().map_or(true, |v| v == 0) {
+                            return Err(syn::Error::new_spanned(
+                                &n,
+                                "key positions start at 1: `primary_key = 1`",
+                            ));
+                        }
+                        out.primary_key = Some(meta.path.span());
+                        out.key_pos = Some(n);
+                        Ok(())
+                    } else {
+                        set_flag(&mut out.primary_key, &meta, "primary_key")
+                    }
                 }
                 (Derive::Model, "generated") => set_flag(&mut out.generated, &meta, "generated"),
                 (Derive::Model, "identity") => set_flag(&mut out.identity, &meta, "identity"),

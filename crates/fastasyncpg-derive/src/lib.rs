@@ -13,6 +13,7 @@ use syn::spanned::Spanned;
 use syn::{Data, DeriveInput, Fields, Ident, Type};
 
 mod attrs;
+mod pgtype;
 
 use attrs::{Derive, FieldAttrs};
 
@@ -31,6 +32,24 @@ pub fn derive_from_row(input: TokenStream) -> TokenStream {
 pub fn derive_model(input: TokenStream) -> TokenStream {
     let input = syn::parse_macro_input!(input as DeriveInput);
     expand(&input, Derive::Model)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// A Rust enum for a PostgreSQL enum type. See `fastasyncpg::model::PgEnum`.
+#[proc_macro_derive(PgEnum, attributes(fastasyncpg))]
+pub fn derive_pg_enum(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    pgtype::pg_enum(&input)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// A Rust struct for a PostgreSQL composite type. See `fastasyncpg::model::PgComposite`.
+#[proc_macro_derive(PgComposite, attributes(fastasyncpg))]
+pub fn derive_pg_composite(input: TokenStream) -> TokenStream {
+    let input = syn::parse_macro_input!(input as DeriveInput);
+    pgtype::pg_composite(&input)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
@@ -275,10 +294,54 @@ fn model_impl(
     });
 
     // Primary key.
-    let pks: Vec<&&Field<'_>> = cols
+    let mut pks: Vec<(usize, &&Field<'_>)> = cols
         .iter()
-        .filter(|f| f.attrs.primary_key.is_some())
+        .enumerate()
+        .filter(|(_, f)| f.attrs.primary_key.is_some())
         .collect();
+    // Key order: `primary_key = N` positions when given (then on every key field), else
+    // field order.
+    let positioned = pks
+        .iter()
+        .filter(|(_, f)| f.attrs.key_pos.is_some())
+        .count();
+    if positioned > 0 {
+        if let Some((_, f)) = pks.iter().find(|(_, f)| f.attrs.key_pos.is_none()) {
+            return Err(syn::Error::new_spanned(
+                f.ident,
+                "some key fields have a position (`primary_key = N`) and this one has none: \
+                 give every key field its position",
+            ));
+        }
+        let pos = |f: &Field<'_>| {
+            f.attrs
+                .key_pos
+                .as_ref()
+                .and_then(|n| n.base10_parse::<usize>().ok())
+                .unwrap_or(0)
+        };
+        pks.sort_by_key(|(_, f)| pos(f));
+        for (want, (_, f)) in pks.iter().enumerate() {
+            if pos(f) != want + 1 {
+                let at = f
+                    .attrs
+                    .key_pos
+                    .as_ref()
+                    .map(|n| n.span())
+                    .unwrap_or(f.ident.span());
+                return Err(syn::Error::new(
+                    at,
+                    format!(
+                        "key positions must be 1 to {} without gaps or repeats; expected {} here",
+                        pks.len(),
+                        want + 1
+                    ),
+                ));
+            }
+        }
+    }
+    let key_idx: Vec<usize> = pks.iter().map(|(i, _)| *i).collect();
+    let pks: Vec<&&Field<'_>> = pks.into_iter().map(|(_, f)| f).collect();
     let (key_ty, key_fn, key_values) = match pks.as_slice() {
         [] => (quote!(()), quote!(()), quote!(::std::vec::Vec::new())),
         [one] => {
@@ -376,6 +439,7 @@ fn model_impl(
             const TABLE: &'static str = #table;
             const SCHEMA: ::core::option::Option<&'static str> = #schema;
             const COLUMNS: &'static [#p::ColumnDef] = &[#(#defs),*];
+            const KEY: &'static [usize] = &[#(#key_idx),*];
 
             fn key(&self) -> Self::Key {
                 #key_fn

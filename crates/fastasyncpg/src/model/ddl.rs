@@ -78,9 +78,9 @@ pub fn create_table_sql<M: Model>(opts: CreateModelOptions) -> Result<String> {
         }
         cols.push(c);
     }
-    let pk: Vec<String> = M::COLUMNS
+    let pk: Vec<String> = M::KEY
         .iter()
-        .filter(|c| c.primary_key)
+        .filter_map(|&i| M::COLUMNS.get(i))
         .map(|c| quote_ident(c.name))
         .collect();
     if !pk.is_empty() {

@@ -44,6 +44,7 @@
 mod ddl;
 mod def;
 mod from_row;
+mod pgtype;
 mod query;
 mod table;
 mod tracked;
@@ -59,4 +60,6 @@ pub use tracked::{ModelMut, Tracked};
 pub mod __private {
     pub use super::def::{to_value, SqlTypeKnown, SqlTypeUnknown};
     pub use super::from_row::{DecodeBoth, DecodeSql, DecodeValue, Probe};
+    pub use super::pgtype::*;
+    pub use bytes::BytesMut;
 }

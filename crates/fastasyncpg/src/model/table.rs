@@ -156,9 +156,9 @@ impl<M: Model> ModelTable<M> {
     }
 
     fn pk_names() -> Result<Vec<&'static str>> {
-        let names: Vec<&'static str> = M::COLUMNS
+        let names: Vec<&'static str> = M::KEY
             .iter()
-            .filter(|c| c.primary_key)
+            .filter_map(|&i| M::COLUMNS.get(i))
             .map(|c| c.name)
             .collect();
         if names.is_empty() {
@@ -452,11 +452,10 @@ impl<M: Model> ModelTable<M> {
                         M::COLUMNS[g].name
                     )));
                 }
-                let keys = M::COLUMNS
+                let keys = M::KEY
                     .iter()
-                    .zip(snap)
-                    .filter(|(d, _)| d.primary_key)
-                    .map(|(_, v)| v.clone())
+                    .filter_map(|&i| snap.get(i))
+                    .cloned()
                     .collect();
                 (changed, keys)
             }
