@@ -109,3 +109,21 @@ async fn tables_lists_tables_with_schema() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn gen_writes_the_models_module() {
+    let url = fastasyncpg_testing::chinook_db().await;
+    let out = std::env::temp_dir().join(format!("fastasyncpg-gen-{}.rs", std::process::id()));
+    let path = out.to_str().expect("utf-8 temp path");
+    let (code, _, err) = fastasyncpg(&url, &["gen", "--out", path, "--views"]);
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(&out).expect("read generated file");
+    let _ = std::fs::remove_file(&out);
+    // The same module the library's golden test checks (and compiles).
+    let fixture = include_str!("../../fastasyncpg/tests/it/generated/chinook.rs");
+    assert_eq!(written, fixture);
+    let (code, stdout, err) = fastasyncpg(&url, &["gen", "--out", "-", "--schema", "public"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("pub struct InvoiceLine {"), "{stdout}");
+    assert!(!stdout.contains("--views"), "{stdout}");
+}
