@@ -262,6 +262,7 @@ impl<T> SqlTypeUnknown for Probe<T> {
     note = "implement `Clone` and `From<{Self}> for fastasyncpg::Value`, or mark the field `#[fastasyncpg(skip)]`"
 )]
 pub trait WritableField: Clone + Into<Value> {}
+#[diagnostic::do_not_recommend]
 impl<T: Clone + Into<Value>> WritableField for T {}
 
 /// Converts a field for binding. Used by generated code.

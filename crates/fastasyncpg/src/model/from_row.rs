@@ -308,4 +308,5 @@ impl<T> DecodeValue<T> for Probe<T> {
     note = "implement `fastasyncpg::FromValue` or `postgres_types::FromSql` for it, or mark the field `#[fastasyncpg(skip)]`"
 )]
 pub trait ReadableField: FromValue {}
+#[diagnostic::do_not_recommend]
 impl<T: FromValue> ReadableField for T {}
