@@ -220,7 +220,7 @@ fn from_row_impl(input: &DeriveInput, fields: &[Field<'_>]) -> Tokens {
             }
 
             fn from_row_with(
-                __row: &::fastasyncpg::Row,
+                __row: ::fastasyncpg::model::RowRef<'_>,
                 __plan: &#p::RowPlan,
             ) -> ::fastasyncpg::Result<Self> {
                 #[allow(unused_imports)]
@@ -461,7 +461,7 @@ fn model_impl(
 
             fn load(
                 &mut self,
-                __row: &::fastasyncpg::Row,
+                __row: ::fastasyncpg::model::RowRef<'_>,
                 __plan: &#p::RowPlan,
             ) -> ::fastasyncpg::Result<()> {
                 #[allow(unused_imports)]

@@ -1,8 +1,7 @@
 //! The [`Model`] trait: a Rust struct that is a row of one table, with its column definitions.
 
 use crate::error::Result;
-use crate::model::from_row::{FromRow, Probe, RowPlan};
-use crate::row::Row;
+use crate::model::from_row::{FromRow, Probe, RowPlan, RowRef};
 use crate::value::Value;
 
 /// A struct that is a row of one table: derive it with `#[derive(Model)]` (which also derives
@@ -51,7 +50,7 @@ pub trait Model: FromRow + Send + Sync + 'static {
     fn sql_types() -> Vec<Option<String>>;
     /// Overwrites the column fields from `row` (made with [`FromRow::plan`]); fields that are
     /// not columns keep their values. On error nothing is changed.
-    fn load(&mut self, row: &Row, plan: &RowPlan) -> Result<()>;
+    fn load(&mut self, row: RowRef<'_>, plan: &RowPlan) -> Result<()>;
 
     /// The table's quoted, schema-qualified SQL name: `"public"."user"` or `"user"`.
     fn qualified_table() -> String {

@@ -2,6 +2,7 @@
 //! path that decodes straight from the driver's binary data.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use postgres_types::{FromSql, Type};
 
@@ -47,12 +48,12 @@ pub trait FromRow: Sized {
     fn plan(cols: &Columns) -> Result<RowPlan>;
 
     /// Builds a value from `row`, whose columns `plan` was made from.
-    fn from_row_with(row: &Row, plan: &RowPlan) -> Result<Self>;
+    fn from_row_with(row: RowRef<'_>, plan: &RowPlan) -> Result<Self>;
 
     /// Builds a value from one row (looks the columns up first).
     fn from_row(row: &Row) -> Result<Self> {
         let plan = Self::plan(row.columns())?;
-        Self::from_row_with(row, &plan)
+        Self::from_row_with(row.into(), &plan)
     }
 
     /// Builds one value per row, looking the columns up once.
@@ -61,7 +62,68 @@ pub trait FromRow: Sized {
             return Ok(Vec::new());
         };
         let plan = Self::plan(first.columns())?;
-        rows.iter().map(|r| Self::from_row_with(r, &plan)).collect()
+        rows.iter()
+            .map(|r| Self::from_row_with(r.into(), &plan))
+            .collect()
+    }
+}
+
+/// Builds one `T` per driver row (the fast path of typed reads: no [`Row`] is made).
+pub(crate) fn from_raw_rows<T: FromRow>(
+    cols: &Arc<Columns>,
+    rows: &[tokio_postgres::Row],
+) -> Result<Vec<T>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let plan = T::plan(cols)?;
+    rows.iter()
+        .map(|r| T::from_row_with(RowRef { raw: r, cols }, &plan))
+        .collect()
+}
+
+/// A borrowed row: the driver's row and its columns. What [`FromRow`] reads from; made from a
+/// [`Row`] with `.into()`.
+#[derive(Clone, Copy)]
+pub struct RowRef<'a> {
+    raw: &'a tokio_postgres::Row,
+    cols: &'a Arc<Columns>,
+}
+
+impl<'a> From<&'a Row> for RowRef<'a> {
+    fn from(r: &'a Row) -> Self {
+        RowRef {
+            raw: r.raw(),
+            cols: r.columns_arc(),
+        }
+    }
+}
+
+impl<'a> RowRef<'a> {
+    /// The driver's row.
+    pub fn raw(&self) -> &'a tokio_postgres::Row {
+        self.raw
+    }
+
+    /// The columns.
+    pub fn columns(&self) -> &'a Columns {
+        self.cols
+    }
+
+    /// The value of column `i`.
+    pub fn value(&self, i: usize) -> Result<Value> {
+        self.raw.try_get::<_, Value>(i).map_err(|e| {
+            let (name, ty) = (
+                self.cols.names().get(i).map(String::as_str).unwrap_or("?"),
+                self.cols.types().get(i).map(|t| t.name()).unwrap_or("?"),
+            );
+            Error::decode(format!("column {name:?} ({ty}): cannot decode")).with_source(e)
+        })
+    }
+
+    /// An owned [`Row`] (cheap: shares the columns; copies the row's handle).
+    pub fn to_row(&self) -> Row {
+        Row::new(self.cols.clone(), self.raw.clone())
     }
 }
 
@@ -69,8 +131,8 @@ impl FromRow for Row {
     fn plan(_: &Columns) -> Result<RowPlan> {
         Ok(RowPlan::new("Row"))
     }
-    fn from_row_with(row: &Row, _: &RowPlan) -> Result<Self> {
-        Ok(row.clone())
+    fn from_row_with(row: RowRef<'_>, _: &RowPlan) -> Result<Self> {
+        Ok(row.to_row())
     }
 }
 
@@ -206,24 +268,36 @@ fn missing(slot: Slot) -> Error {
     ))
 }
 
-fn fast_decode<T: for<'a> FromSql<'a>>(row: &Row, slot: Slot, i: usize) -> Result<T> {
-    row.raw().try_get::<usize, T>(i).map_err(|e| {
-        let ty = row
-            .columns()
-            .types()
-            .get(i)
-            .map(|t| t.name().to_string())
-            .unwrap_or_default();
-        Error::decode(format!(
-            "field `{}` ({}): cannot read column {:?} of type {ty}: {e}",
-            slot.field,
-            std::any::type_name::<T>(),
-            slot.column
-        ))
-    })
+#[inline]
+fn fast_decode<T: for<'a> FromSql<'a>>(row: RowRef<'_>, slot: Slot, i: usize) -> Result<T> {
+    match row.raw.try_get::<usize, T>(i) {
+        Ok(v) => Ok(v),
+        Err(e) => Err(fast_error(row, slot, i, std::any::type_name::<T>(), e)),
+    }
 }
 
-fn value_decode<T: FromValue>(row: &Row, slot: Slot, i: usize) -> Result<T> {
+#[cold]
+#[inline(never)]
+fn fast_error(
+    row: RowRef<'_>,
+    slot: Slot,
+    i: usize,
+    rust: &str,
+    e: tokio_postgres::Error,
+) -> Error {
+    let ty = row
+        .cols
+        .types()
+        .get(i)
+        .map(|t| t.name().to_string())
+        .unwrap_or_default();
+    Error::decode(format!(
+        "field `{}` ({rust}): cannot read column {:?} of type {ty}: {e}",
+        slot.field, slot.column
+    ))
+}
+
+fn value_decode<T: FromValue>(row: RowRef<'_>, slot: Slot, i: usize) -> Result<T> {
     let v: Value = row.value(i)?;
     T::from_value(v).map_err(|e| e.context(format!("field `{}`", slot.field)))
 }
@@ -243,13 +317,14 @@ impl<T: ?Sized> Probe<T> {
 #[doc(hidden)]
 pub trait DecodeBoth<T> {
     fn __accepts_fn(&self) -> fn(&Type) -> bool;
-    fn __decode(&self, row: &Row, slot: Slot) -> Result<T>;
+    fn __decode(&self, row: RowRef<'_>, slot: Slot) -> Result<T>;
 }
 impl<T: for<'a> FromSql<'a> + FromValue> DecodeBoth<T> for &&Probe<T> {
     fn __accepts_fn(&self) -> fn(&Type) -> bool {
         <T as FromSql<'_>>::accepts
     }
-    fn __decode(&self, row: &Row, slot: Slot) -> Result<T> {
+    #[inline]
+    fn __decode(&self, row: RowRef<'_>, slot: Slot) -> Result<T> {
         match slot.index {
             Some(i) if slot.fast => fast_decode(row, slot, i),
             Some(i) => value_decode(row, slot, i),
@@ -262,13 +337,13 @@ impl<T: for<'a> FromSql<'a> + FromValue> DecodeBoth<T> for &&Probe<T> {
 #[doc(hidden)]
 pub trait DecodeSql<T> {
     fn __accepts_fn(&self) -> fn(&Type) -> bool;
-    fn __decode(&self, row: &Row, slot: Slot) -> Result<T>;
+    fn __decode(&self, row: RowRef<'_>, slot: Slot) -> Result<T>;
 }
 impl<T: for<'a> FromSql<'a>> DecodeSql<T> for &Probe<T> {
     fn __accepts_fn(&self) -> fn(&Type) -> bool {
         <T as FromSql<'_>>::accepts
     }
-    fn __decode(&self, row: &Row, slot: Slot) -> Result<T> {
+    fn __decode(&self, row: RowRef<'_>, slot: Slot) -> Result<T> {
         match slot.index {
             Some(i) => fast_decode(row, slot, i),
             None => Err(missing(slot)),
@@ -281,7 +356,7 @@ impl<T: for<'a> FromSql<'a>> DecodeSql<T> for &Probe<T> {
 #[doc(hidden)]
 pub trait DecodeValue<T> {
     fn __accepts_fn(&self) -> fn(&Type) -> bool;
-    fn __decode(&self, row: &Row, slot: Slot) -> Result<T>
+    fn __decode(&self, row: RowRef<'_>, slot: Slot) -> Result<T>
     where
         T: ReadableField;
 }
@@ -289,7 +364,7 @@ impl<T> DecodeValue<T> for Probe<T> {
     fn __accepts_fn(&self) -> fn(&Type) -> bool {
         |_| false
     }
-    fn __decode(&self, row: &Row, slot: Slot) -> Result<T>
+    fn __decode(&self, row: RowRef<'_>, slot: Slot) -> Result<T>
     where
         T: ReadableField,
     {

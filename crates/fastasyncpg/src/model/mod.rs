@@ -51,7 +51,7 @@ mod tracked;
 
 pub use ddl::{create_table_sql, CreateModelOptions};
 pub use def::{ColumnDef, Generated, Model, SqlType, WritableField};
-pub use from_row::{FromRow, ReadableField, RowPlan, Slot};
+pub use from_row::{FromRow, ReadableField, RowPlan, RowRef, Slot};
 pub use query::{select, Column, Expr, Order, Param, Select};
 pub use table::ModelTable;
 pub use tracked::{ModelMut, Tracked};

@@ -8,7 +8,7 @@ use crate::args::IntoArgs;
 use crate::database::Database;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::def::Model;
-use crate::model::from_row::{FromRow, RowPlan};
+use crate::model::from_row::{from_raw_rows, FromRow, RowPlan};
 use crate::model::query::{column_list, Column, Param, Select};
 use crate::model::tracked::{ModelMut, Tracked};
 use crate::row::Row;
@@ -70,12 +70,22 @@ impl Database {
         }
     }
 
+    /// Runs a read and builds one `T` per row straight from the driver's rows.
+    pub(crate) async fn fetch_typed<T: FromRow>(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<Vec<T>> {
+        let conn = self.conn().await?;
+        let (cols, rows) = self.timed(&conn, conn.query(sql, args)).await?;
+        from_raw_rows(&cols, &rows)
+    }
+
     /// Runs a typed query from [`select`](crate::model::select) and returns its rows as `M`
     /// (the seed's `exec`).
     pub async fn exec<M: Model>(&self, query: &Select<M>) -> Result<Vec<M>> {
         let (sql, args) = query.to_sql();
-        let (_, rows) = self.run_query(&sql, &args).await?;
-        M::from_rows(&rows)
+        self.fetch_typed(&sql, &args).await
     }
 
     /// Like [`exec`](Self::exec), returning [`Tracked`] models ready for dirty-only updates.
@@ -99,8 +109,7 @@ impl Database {
     /// ```
     pub async fn fetch_as<T: FromRow>(&self, sql: &str, args: impl IntoArgs) -> Result<Vec<T>> {
         let (sql, args) = Self::prepare_sql(sql, args)?;
-        let (_, rows) = self.run_query(&sql, &args).await?;
-        T::from_rows(&rows)
+        self.fetch_typed(&sql, &args).await
     }
 
     /// Runs a query and builds a `T` from its first row, if any.
@@ -110,8 +119,7 @@ impl Database {
         args: impl IntoArgs,
     ) -> Result<Option<T>> {
         let (sql, args) = Self::prepare_sql(sql, args)?;
-        let (_, rows) = self.run_query(&sql, &args).await?;
-        rows.first().map(T::from_row).transpose()
+        Ok(self.fetch_typed(&sql, &args).await?.into_iter().next())
     }
 }
 
@@ -198,8 +206,7 @@ impl<M: Model> ModelTable<M> {
         let cond = key_condition(&names, M::key_values(key), &mut args);
         let scope = self.scope_sql(&mut args);
         let sql = format!("{} WHERE {cond}{scope}", Self::select_head());
-        let rows = self.query(&sql, &args).await?;
-        rows.first().map(M::from_row).transpose()
+        Ok(self.db.fetch_typed(&sql, &args).await?.into_iter().next())
     }
 
     fn not_found(&self, what: &str) -> Error {
@@ -252,8 +259,7 @@ impl<M: Model> ModelTable<M> {
     /// The rows matching an SQL condition with `$n`, `?` or `:name` placeholders; `""` for all.
     pub async fn rows_where(&self, where_: &str, args: impl IntoArgs) -> Result<Vec<M>> {
         let (sql, args) = self.where_sql(&Self::select_head(), where_, args)?;
-        let rows = self.query(&sql, &args).await?;
-        M::from_rows(&rows)
+        self.db.fetch_typed(&sql, &args).await
     }
 
     /// [`rows_where`](Self::rows_where), tracked for dirty-only updates.
@@ -275,10 +281,10 @@ impl<M: Model> ModelTable<M> {
     pub async fn selectone(&self, where_: &str, args: impl IntoArgs) -> Result<M> {
         let (sql, args) = self.where_sql(&Self::select_head(), where_, args)?;
         let sql = format!("{sql} LIMIT 2");
-        let rows = self.query(&sql, &args).await?;
+        let mut rows: Vec<M> = self.db.fetch_typed(&sql, &args).await?;
         match rows.len() {
             0 => Err(self.not_found(&format!("where {where_}"))),
-            1 => M::from_row(&rows[0]),
+            1 => Ok(rows.remove(0)),
             _ => Err(Error::new(
                 ErrorKind::NotUnique,
                 format!("{}: more than one row where {where_}", M::qualified_table()),
@@ -356,7 +362,7 @@ impl<M: Model> ModelTable<M> {
             )));
         };
         let plan = M::plan(row.columns())?;
-        m.model_mut().load(row, &plan)?;
+        m.model_mut().load(row.into(), &plan)?;
         m.mark_saved();
         Ok(())
     }
@@ -423,7 +429,7 @@ impl<M: Model> ModelTable<M> {
         };
         let plan = M::plan(first.columns())?;
         for (m, row) in ms.iter_mut().zip(&returned) {
-            m.load(row, &plan)?;
+            m.load(row.into(), &plan)?;
         }
         Ok(())
     }

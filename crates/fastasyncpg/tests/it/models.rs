@@ -75,7 +75,7 @@ async fn from_row_fast_path_and_fallback() {
     let plan = <Named as FromRow>::plan(row.columns()).unwrap();
     // n (int8 → i64), label (text → String), note (text → Option<String>) decode directly.
     assert_eq!(plan.fast_fields(), 3);
-    let named = Named::from_row_with(&row, &plan).unwrap();
+    let named = Named::from_row_with((&row).into(), &plan).unwrap();
     assert_eq!(named.extra.note.as_deref(), Some("z"));
 
     // A column type the field's FromSql does not accept falls back to Value conversion.
@@ -89,7 +89,10 @@ async fn from_row_fast_path_and_fallback() {
         .unwrap();
     let plan = <Named as FromRow>::plan(row.columns()).unwrap();
     assert_eq!(plan.fast_fields(), 2, "int4 into i64 goes through Value");
-    assert_eq!(Named::from_row_with(&row, &plan).unwrap().number, 7);
+    assert_eq!(
+        Named::from_row_with((&row).into(), &plan).unwrap().number,
+        7
+    );
 
     // NULL into a non-Option field is a decode error naming the field and column.
     let err = db
