@@ -39,7 +39,7 @@ pub fn enum_value(type_name: &str, label: &str) -> Value {
 /// True when `ty` is the enum type `type_name` (in `schema`, when given), or a domain over it.
 pub fn enum_accepts(ty: &Type, type_name: &str, schema: Option<&str>) -> bool {
     match ty.kind() {
-        Kind::Enum(_) => ty.name() == type_name && schema.is_none_or(|s| s == ty.schema()),
+        Kind::Enum(_) => ty.name() == type_name && schema.map_or(true, |s| s == ty.schema()),
         Kind::Domain(base) => enum_accepts(base, type_name, schema),
         _ => false,
     }

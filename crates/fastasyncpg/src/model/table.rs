@@ -15,6 +15,9 @@ use crate::row::Row;
 use crate::sql::quote_ident;
 use crate::value::Value;
 
+/// One row of an insert: each column sent, with its value or `None` for `DEFAULT`.
+type InsertRow = Vec<(&'static str, Option<Value>)>;
+
 /// The highest number of parameters one statement may have.
 const MAX_PARAMS: usize = 65_535;
 
@@ -333,9 +336,9 @@ impl<M: Model> ModelTable<M> {
 
     /// The columns an insert sends and their values (scope values win), `DEFAULT` for a NULL
     /// in a column with an SQL default.
-    fn insert_values(&self, m: &M, with_generated: bool) -> Vec<(&'static str, Option<Value>)> {
+    fn insert_values(&self, m: &M, with_generated: bool) -> InsertRow {
         let values = m.values();
-        let mut out: Vec<(&'static str, Option<Value>)> = Vec::with_capacity(values.len());
+        let mut out: InsertRow = Vec::with_capacity(values.len());
         for (def, v) in M::COLUMNS.iter().zip(values) {
             let scoped = self.scope.iter().find(|(c, _)| *c == def.name);
             if let Some((_, sv)) = scoped {
@@ -385,11 +388,10 @@ impl<M: Model> ModelTable<M> {
             return Ok(());
         }
         // Same column list for every row: every non-generated column (DEFAULT where needed).
-        let rows: Vec<Vec<(&'static str, Option<Value>)>> =
-            ms.iter().map(|m| self.insert_values(m, false)).collect();
+        let rows: Vec<InsertRow> = ms.iter().map(|m| self.insert_values(m, false)).collect();
         let width = rows[0].len().max(1);
         let per_chunk = (MAX_PARAMS / width).clamp(1, 1000);
-        let chunks: Vec<&[Vec<(&'static str, Option<Value>)>]> = rows.chunks(per_chunk).collect();
+        let chunks: Vec<&[InsertRow]> = rows.chunks(per_chunk).collect();
         let returned: Vec<Row> = if chunks.len() == 1 {
             let mut args = Vec::new();
             let sql = insert_sql::<M>(chunks[0], &mut args, "");
@@ -601,11 +603,7 @@ impl<M: Model> ModelTable<M> {
 
 /// `INSERT INTO t (cols) VALUES (…), (…) <tail> RETURNING cols`; `DEFAULT VALUES` when no
 /// column is sent (single row).
-fn insert_sql<M: Model>(
-    rows: &[Vec<(&'static str, Option<Value>)>],
-    args: &mut Vec<Value>,
-    tail: &str,
-) -> String {
+fn insert_sql<M: Model>(rows: &[InsertRow], args: &mut Vec<Value>, tail: &str) -> String {
     let mut sql = format!("INSERT INTO {}", M::qualified_table());
     let first = rows.first().map(Vec::as_slice).unwrap_or(&[]);
     if first.is_empty() {
