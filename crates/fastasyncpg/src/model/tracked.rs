@@ -66,7 +66,8 @@ impl<M: Model> Tracked<M> {
     pub fn dirty_columns(&self) -> Vec<&'static str> {
         self.dirty_indices()
             .into_iter()
-            .map(|i| M::COLUMNS[i].name)
+            .filter_map(|i| M::COLUMNS.get(i))
+            .map(|c| c.name)
             .collect()
     }
 
