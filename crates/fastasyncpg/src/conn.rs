@@ -44,6 +44,8 @@ pub(crate) struct Conn {
     /// Set when a transaction block was abandoned and its rollback is queued.
     pub(crate) broken: AtomicBool,
     pub(crate) queries: AtomicU64,
+    /// The schema generation this connection's statement cache belongs to.
+    pub(crate) schema_gen: AtomicU64,
     notifications: Mutex<Option<mpsc::UnboundedReceiver<Notification>>>,
 }
 
@@ -92,6 +94,7 @@ impl Conn {
             tx_depth: AtomicU32::new(0),
             broken: AtomicBool::new(false),
             queries: AtomicU64::new(0),
+            schema_gen: AtomicU64::new(0),
             notifications: Mutex::new(Some(rx)),
         })
     }

@@ -5,8 +5,8 @@ use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -14,17 +14,45 @@ use futures_util::Stream;
 use tokio_postgres::NoTls;
 
 use crate::args::IntoArgs;
+use crate::audit::AuditHook;
 use crate::config::{ConnectOptions, PoolOptions, StatementCacheMode};
 use crate::conn::{as_params, coerce_args, Conn, Notification};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pool::{pool_error, Manager, Object, Pool};
 use crate::results::Results;
 use crate::row::{Columns, Row};
+use crate::schema::Schema;
 use crate::value::{FromValue, Value};
 
 /// State shared by every handle derived from one `connect` / `create_pool` call.
 pub(crate) struct Inner {
     pub(crate) opts: ConnectOptions,
+    /// The schema snapshot every table handle reads (see `refresh`).
+    pub(crate) schema: RwLock<Arc<Schema>>,
+    /// The schemas `refresh` loads; `None` means the search path.
+    pub(crate) schema_filter: RwLock<Option<Vec<String>>>,
+    /// Bumped by each refresh; a connection that saw an older value drops its statement cache.
+    pub(crate) schema_gen: AtomicU64,
+    /// The audit hook, if any.
+    pub(crate) audit: RwLock<Option<AuditHook>>,
+    /// True while a hook is set: the only thing a query checks when there is none.
+    pub(crate) audit_on: AtomicBool,
+    /// Statements classified for the audit hook (test support: zero while no hook is set).
+    pub(crate) audit_classified: AtomicU64,
+}
+
+impl Inner {
+    fn new(opts: ConnectOptions) -> Arc<Inner> {
+        Arc::new(Inner {
+            opts,
+            schema: RwLock::new(Arc::new(Schema::default())),
+            schema_filter: RwLock::new(None),
+            schema_gen: AtomicU64::new(0),
+            audit: RwLock::new(None),
+            audit_on: AtomicBool::new(false),
+            audit_classified: AtomicU64::new(0),
+        })
+    }
 }
 
 /// A connection that a handle keeps for itself: a single connection, or one taken from a pool
@@ -87,14 +115,17 @@ pub async fn create_pool(dsn: &str) -> Result<Database> {
 pub(crate) async fn connect_with(opts: ConnectOptions) -> Result<Database> {
     let conn = Conn::connect(&opts).await?;
     let timeout = opts.command_timeout;
-    Ok(Database {
-        inner: Arc::new(Inner { opts }),
+    let db = Database {
+        inner: Inner::new(opts),
         target: Target::Held {
             conn: Arc::new(HeldConn::Own(conn)),
             tx: None,
         },
         timeout,
-    })
+    };
+    // The seed's `connect` loads the schema: table handles are ready at once.
+    db.refresh().await?;
+    Ok(db)
 }
 
 pub(crate) async fn create_pool_with(
@@ -130,11 +161,13 @@ pub(crate) async fn create_pool_with(
         .map_err(pool_error)?;
     drop(warm);
     let timeout = opts.command_timeout;
-    Ok(Database {
-        inner: Arc::new(Inner { opts }),
+    let db = Database {
+        inner: Inner::new(opts),
         target: Target::Pool(pool),
         timeout,
-    })
+    };
+    db.refresh().await?;
+    Ok(db)
 }
 
 /// A connection borrowed for one operation.
@@ -158,6 +191,16 @@ impl Deref for ConnRef<'_> {
 impl Database {
     /// Borrows a connection for one operation.
     pub(crate) async fn conn(&self) -> Result<ConnRef<'_>> {
+        let c = self.conn_unchecked().await?;
+        // After a schema refresh, cached statements may describe old table shapes.
+        let gen = self.inner.schema_gen.load(Ordering::Relaxed);
+        if c.schema_gen.swap(gen, Ordering::Relaxed) != gen {
+            c.clear_cache();
+        }
+        Ok(c)
+    }
+
+    async fn conn_unchecked(&self) -> Result<ConnRef<'_>> {
         match &self.target {
             Target::Pool(p) => Ok(ConnRef::Pooled(p.get().await.map_err(pool_error)?)),
             Target::Held { conn, tx } => {
@@ -213,8 +256,20 @@ impl Database {
         Ok((std::borrow::Cow::Owned(c.sql), c.args))
     }
 
-    /// Runs `$n`-style SQL with already converted arguments; the core of every read.
+    /// Runs `$n`-style SQL with already converted arguments; the core of every read. Raw SQL
+    /// is audited by keyword when a hook is set.
     pub(crate) async fn run_query(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Arc<Columns>, Vec<Row>)> {
+        let r = self.run_query_unaudited(sql, args).await;
+        self.audit_raw(sql, || r.as_ref().map(|(_, rows)| rows.len() as u64));
+        r
+    }
+
+    /// [`run_query`](Self::run_query) without the audit hook (the table API reports its own).
+    pub(crate) async fn run_query_unaudited(
         &self,
         sql: &str,
         args: &[Value],
@@ -227,6 +282,13 @@ impl Database {
 
     /// Runs `$n`-style SQL with already converted arguments, returning rows affected.
     pub(crate) async fn run_execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
+        let r = self.run_execute_unaudited(sql, args).await;
+        self.audit_raw(sql, || r.as_ref().copied());
+        r
+    }
+
+    /// [`run_execute`](Self::run_execute) without the audit hook.
+    pub(crate) async fn run_execute_unaudited(&self, sql: &str, args: &[Value]) -> Result<u64> {
         let conn = self.conn().await?;
         self.timed(&conn, conn.execute(sql, args)).await
     }
@@ -240,7 +302,9 @@ impl Database {
         let a = args.into_args();
         if a.is_empty() {
             let conn = self.conn().await?;
-            return self.timed(&conn, conn.simple_execute(sql)).await;
+            let r = self.timed(&conn, conn.simple_execute(sql)).await;
+            self.audit_script(sql, r.as_ref().err());
+            return r;
         }
         let (sql, args) = Self::prepare_sql(sql, a)?;
         self.run_execute(&sql, &args).await
@@ -266,40 +330,44 @@ impl Database {
         let Some(csql) = converted_sql else {
             return Ok(0);
         };
-        self.transaction(move |tx| async move {
-            let conn = tx.conn().await?;
-            let fut = async {
-                match conn.mode {
-                    StatementCacheMode::Named => {
-                        let p = conn.prepare(&csql).await?;
-                        let coerced: Vec<Vec<std::borrow::Cow<'_, Value>>> = lists
-                            .iter()
-                            .enumerate()
-                            .map(|(i, l)| {
-                                coerce_args(&p.stmt, l)
-                                    .map_err(|e| e.context(format!("argument list {}", i + 1)))
-                            })
-                            .collect::<Result<_>>()?;
-                        let params: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> =
-                            coerced.iter().map(|c| as_params(c)).collect();
-                        let counts = futures_util::future::try_join_all(
-                            params.iter().map(|ps| conn.client.execute(&p.stmt, ps)),
-                        )
-                        .await?;
-                        Ok(counts.iter().sum())
+        let audit_sql = csql.clone();
+        let r = self
+            .transaction(move |tx| async move {
+                let conn = tx.conn().await?;
+                let fut = async {
+                    match conn.mode {
+                        StatementCacheMode::Named => {
+                            let p = conn.prepare(&csql).await?;
+                            let coerced: Vec<Vec<std::borrow::Cow<'_, Value>>> = lists
+                                .iter()
+                                .enumerate()
+                                .map(|(i, l)| {
+                                    coerce_args(&p.stmt, l)
+                                        .map_err(|e| e.context(format!("argument list {}", i + 1)))
+                                })
+                                .collect::<Result<_>>()?;
+                            let params: Vec<Vec<&(dyn tokio_postgres::types::ToSql + Sync)>> =
+                                coerced.iter().map(|c| as_params(c)).collect();
+                            let counts = futures_util::future::try_join_all(
+                                params.iter().map(|ps| conn.client.execute(&p.stmt, ps)),
+                            )
+                            .await?;
+                            Ok(counts.iter().sum())
+                        }
+                        StatementCacheMode::Unnamed => {
+                            let counts = futures_util::future::try_join_all(
+                                lists.iter().map(|l| conn.execute(&csql, l)),
+                            )
+                            .await?;
+                            Ok(counts.iter().sum())
+                        }
                     }
-                    StatementCacheMode::Unnamed => {
-                        let counts = futures_util::future::try_join_all(
-                            lists.iter().map(|l| conn.execute(&csql, l)),
-                        )
-                        .await?;
-                        Ok(counts.iter().sum())
-                    }
-                }
-            };
-            tx.timed(&conn, fut).await
-        })
-        .await
+                };
+                tx.timed(&conn, fut).await
+            })
+            .await;
+        self.audit_raw(&audit_sql, || r.as_ref().copied());
+        r
     }
 
     /// Runs a query and returns all its rows.
@@ -366,9 +434,9 @@ impl Database {
                 conn.clone()
             }
         };
-        let (cols, inner) = self
-            .timed(&holder, holder.query_stream(&sql, &args))
-            .await?;
+        let r = self.timed(&holder, holder.query_stream(&sql, &args)).await;
+        self.audit_raw(&sql, || r.as_ref().map(|_| 0));
+        let (cols, inner) = r?;
         Ok(RowStream {
             inner: Box::pin(inner),
             cols,
@@ -468,6 +536,15 @@ impl Database {
         match &self.target {
             Target::Pool(_) => 0,
             Target::Held { conn, .. } => conn.cached_statements(),
+        }
+    }
+
+    /// The number of statements the held connection has sent so far (0 for a pool): shows how
+    /// many round trips an operation costs (preparing a statement not yet cached adds one).
+    pub fn query_count(&self) -> u64 {
+        match &self.target {
+            Target::Pool(_) => 0,
+            Target::Held { conn, .. } => conn.queries.load(Ordering::Relaxed),
         }
     }
 

@@ -30,23 +30,29 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod args;
+pub mod audit;
 pub mod codegen;
 mod config;
 mod conn;
 mod database;
+mod ddl;
 pub mod error;
 pub mod model;
 mod pool;
 mod results;
 mod row;
+pub mod schema;
 pub mod sql;
+mod table;
 mod transaction;
 pub mod value;
 
 pub use args::{Args, IntoArgs};
+pub use audit::{AuditEvent, AuditHook, AuditKind};
 pub use config::{ConnectOptions, PoolOptions, StatementCacheMode};
 pub use conn::Notification;
 pub use database::{connect, create_pool, Database, RowStream};
+pub use ddl::{ColumnDef, CreateOptions, ForeignKeyDef, TableSchema};
 pub use error::{Error, ErrorKind, Result};
 pub use model::{FromRow, Model, ModelTable, Tracked};
 
@@ -87,6 +93,8 @@ pub use fastasyncpg_derive::PgComposite;
 pub use fastasyncpg_derive::PgEnum;
 pub use results::Results;
 pub use row::{Columns, Row};
+pub use schema::Schema;
+pub use table::{Col, IntoKey, Job, Key, Queue, Record, RowsWhere, Table, Tables, UpsertOptions};
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 pub use value::{FromValue, Value};
 

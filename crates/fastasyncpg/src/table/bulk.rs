@@ -1,0 +1,577 @@
+//! Bulk writes: `inserts`, `updates`, `upserts` and `copy_in`.
+//!
+//! Records are grouped by the set of columns they give, and each group is one set-based
+//! statement: every column travels as one binary `text[]` parameter and is cast to the
+//! column's type on the server (`INSERT ... SELECT v.a::integer, ... FROM unnest($1::text[],
+//! ...)`), which works for every type — enums, domains, arrays, composites — by name. A column
+//! a record leaves out is therefore never sent as NULL: it gets its default on insert and
+//! stays unchanged on update. Several groups run in one transaction (a savepoint when already
+//! in one), so a call is all or nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use bytes::BytesMut;
+use futures_util::SinkExt;
+use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
+
+use super::{where_clause, Record, Sql, Table, UpsertOptions};
+use crate::audit::AuditKind;
+use crate::database::Database;
+use crate::error::{Error, ErrorKind, Result};
+use crate::row::{Columns, Row};
+use crate::value::Value;
+
+/// Records that give the same columns, with their positions in the caller's list.
+struct Group {
+    cols: Vec<usize>,
+    rows: Vec<(usize, Vec<Value>)>,
+}
+
+fn group(recs: Vec<Vec<(usize, Value)>>) -> Vec<Group> {
+    let mut groups: Vec<Group> = Vec::new();
+    let mut by_cols: HashMap<Vec<usize>, usize> = HashMap::new();
+    let mut last: Option<usize> = None;
+    for (pos, rec) in recs.into_iter().enumerate() {
+        let (cols, vals): (Vec<usize>, Vec<Value>) = rec.into_iter().unzip();
+        // Records usually come in runs with the same columns: check the last group first.
+        let gi = match last {
+            Some(g) if groups[g].cols == cols => g,
+            _ => match by_cols.get(&cols) {
+                Some(&g) => g,
+                None => {
+                    by_cols.insert(cols.clone(), groups.len());
+                    groups.push(Group {
+                        cols,
+                        rows: Vec::new(),
+                    });
+                    groups.len() - 1
+                }
+            },
+        };
+        last = Some(gi);
+        groups[gi].rows.push((pos, vals));
+    }
+    groups
+}
+
+/// A parameter of a bulk statement.
+#[derive(Debug)]
+enum Param {
+    /// One column's values as a binary `text[]` (NULL elements for SQL NULL).
+    Array(Vec<Option<String>>),
+    /// A scalar sent as untyped text: the server infers its type from the statement.
+    Untyped(Option<String>),
+}
+
+impl ToSql for Param {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Param::Array(v) => v.to_sql(ty, out),
+            Param::Untyped(None) => Ok(IsNull::Yes),
+            Param::Untyped(Some(s)) => {
+                out.extend_from_slice(s.as_bytes());
+                Ok(IsNull::No)
+            }
+        }
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+    fn encode_format(&self, _ty: &Type) -> postgres_types::Format {
+        match self {
+            Param::Array(_) => postgres_types::Format::Binary,
+            Param::Untyped(_) => postgres_types::Format::Text,
+        }
+    }
+    to_sql_checked!();
+}
+
+fn text_of(v: &Value) -> Option<String> {
+    (!v.is_null()).then(|| v.to_string())
+}
+
+fn into_text(v: Value) -> Option<String> {
+    match v {
+        Value::Null => None,
+        Value::Text(s) => Some(s),
+        other => Some(other.to_string()),
+    }
+}
+
+impl Table {
+    /// Inserts many records in one atomic call and returns the inserted rows, in the order
+    /// given. Records giving the same columns are inserted by one set-based statement (not a
+    /// round trip per row); a column a record leaves out gets its default, never NULL.
+    ///
+    /// For the fastest load without returned rows, see [`copy_in`](Self::copy_in).
+    ///
+    /// ```no_run
+    /// # async fn f(db: fastasyncpg::Database) -> fastasyncpg::Result<()> {
+    /// use fastasyncpg::record;
+    /// let rows = db.t("cat")?.inserts((0..1000).map(|i| record! { name: format!("cat {i}") })).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn inserts<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+    ) -> Result<Vec<Row>> {
+        let recs: Vec<Vec<(usize, Value)>> = recs
+            .into_iter()
+            .map(|r| self.insert_cols(&r.into(), "inserts"))
+            .collect::<Result<_>>()?;
+        let n = recs.len();
+        let groups = group(recs);
+        self.run_groups(
+            n,
+            groups,
+            |t, g| t.insert_group_sql(g, None),
+            AuditKind::Insert,
+            false,
+        )
+        .await
+    }
+
+    /// Updates many rows by primary key in one atomic call and returns them, in the order
+    /// given. Each record must hold every primary key column; the columns it leaves out stay
+    /// unchanged. A key that matches no row (or a row outside the scope) fails the whole call
+    /// with [`ErrorKind::NotFound`] and nothing is changed.
+    pub async fn updates<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+    ) -> Result<Vec<Row>> {
+        self.writable("updates")?;
+        let pk = self.pk_idx("updates (a table without a primary key cannot be updated by key)")?;
+        let mut seen = HashSet::new();
+        let mut all = Vec::new();
+        for (pos, r) in recs.into_iter().enumerate() {
+            let cols = self.resolve_writable(&r.into())?;
+            self.check_scope_unchanged(&cols, "updates")?;
+            let cols: Vec<(usize, Value)> = cols
+                .into_iter()
+                .filter(|(i, _)| pk.contains(i) || !self.scope.iter().any(|(s, _)| s == i))
+                .collect();
+            let mut key = Vec::new();
+            for k in &pk {
+                match cols.iter().find(|(i, _)| i == k) {
+                    Some((_, v)) => key.push(v.to_string()),
+                    None => {
+                        return Err(Error::usage(format!(
+                            "updates: record {} has no value for primary key column {}",
+                            pos + 1,
+                            self.qcol(*k)
+                        )))
+                    }
+                }
+            }
+            if !seen.insert(key.join("\u{1}")) {
+                return Err(Error::usage(format!(
+                    "updates: record {} repeats the key of an earlier record",
+                    pos + 1
+                )));
+            }
+            all.push(cols);
+        }
+        let n = all.len();
+        let groups = group(all);
+        self.run_groups(
+            n,
+            groups,
+            |t, g| t.update_group_sql(g, &pk),
+            AuditKind::Update,
+            true,
+        )
+        .await
+    }
+
+    /// Inserts or updates many records (by primary key) in one atomic call and returns the rows
+    /// written, in the order given. See [`upsert`](Self::upsert).
+    pub async fn upserts<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+    ) -> Result<Vec<Row>> {
+        self.upserts_with(recs, UpsertOptions::new()).await
+    }
+
+    /// [`upserts`](Self::upserts) with options. Without `do_nothing`, a conflicting row outside
+    /// the scope fails the whole call with [`ErrorKind::NotFound`]; with it, rows left alone
+    /// are simply not returned.
+    pub async fn upserts_with<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+        opts: UpsertOptions,
+    ) -> Result<Vec<Row>> {
+        let recs: Vec<Vec<(usize, Value)>> = recs
+            .into_iter()
+            .map(|r| self.insert_cols(&r.into(), "upserts"))
+            .collect::<Result<_>>()?;
+        let n = recs.len();
+        let groups = group(recs);
+        let exact = !opts.do_nothing;
+        self.run_groups(
+            n,
+            groups,
+            |t, g| t.insert_group_sql(g, Some(&opts)),
+            AuditKind::Upsert,
+            exact,
+        )
+        .await
+    }
+
+    /// Loads records with `COPY ... FROM STDIN`, the fastest way in: no rows come back, only
+    /// the count. Grouping, defaults, scope and atomicity are as for [`inserts`](Self::inserts).
+    pub async fn copy_in<R: Into<Record>>(&self, recs: impl IntoIterator<Item = R>) -> Result<u64> {
+        let recs: Vec<Vec<(usize, Value)>> = recs
+            .into_iter()
+            .map(|r| self.insert_cols(&r.into(), "copy_in"))
+            .collect::<Result<_>>()?;
+        let groups = group(recs);
+        if groups.len() <= 1 {
+            return match groups.into_iter().next() {
+                Some(g) => self.copy_group(&g).await,
+                None => Ok(0),
+            };
+        }
+        self.db
+            .transaction(|tx| async move {
+                let t = self.on(&tx);
+                let mut n = 0;
+                for g in &groups {
+                    n += t.copy_group(g).await?;
+                }
+                Ok::<_, Error>(n)
+            })
+            .await
+    }
+
+    async fn copy_group(&self, g: &Group) -> Result<u64> {
+        if g.cols.is_empty() {
+            let sql = format!(
+                "INSERT INTO {} SELECT FROM generate_series(1, {})",
+                self.meta.sql_name(),
+                g.rows.len()
+            );
+            let r = self.db.run_execute_unaudited(&sql, &[]).await;
+            if self.db.audit_active() {
+                self.db.emit_audit(
+                    AuditKind::Insert,
+                    &sql,
+                    Some(self.meta.sql_name()),
+                    r.as_ref().copied(),
+                );
+            }
+            return r;
+        }
+        let names: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
+        let sql = format!(
+            "COPY {} ({}) FROM STDIN",
+            self.meta.sql_name(),
+            names.join(", ")
+        );
+        let conn = self.db.conn().await?;
+        conn.queries.fetch_add(1, Ordering::Relaxed);
+        let fut = async {
+            let sink = conn.client.copy_in::<_, bytes::Bytes>(sql.as_str()).await?;
+            futures_util::pin_mut!(sink);
+            let mut buf = BytesMut::with_capacity(1 << 16);
+            for (_, vals) in &g.rows {
+                for (j, v) in vals.iter().enumerate() {
+                    if j > 0 {
+                        buf.extend_from_slice(b"\t");
+                    }
+                    push_copy_text(&mut buf, v);
+                }
+                buf.extend_from_slice(b"\n");
+                if buf.len() >= 1 << 16 {
+                    sink.send(buf.split().freeze()).await?;
+                }
+            }
+            if !buf.is_empty() {
+                sink.send(buf.split().freeze()).await?;
+            }
+            Ok::<u64, Error>(sink.as_mut().finish().await?)
+        };
+        let r = self.db.timed(&conn, fut).await;
+        if self.db.audit_active() {
+            self.db.emit_audit(
+                AuditKind::Copy,
+                &sql,
+                Some(self.meta.sql_name()),
+                r.as_ref().copied(),
+            );
+        }
+        r
+    }
+
+    /// Runs each group's statement (in one transaction when there are several, or when `exact`
+    /// needs every row accounted for) and returns the rows in the caller's order.
+    async fn run_groups<F>(
+        &self,
+        n: usize,
+        mut groups: Vec<Group>,
+        make: F,
+        kind: AuditKind,
+        exact: bool,
+    ) -> Result<Vec<Row>>
+    where
+        F: Fn(&Table, &mut Group) -> Result<(String, Vec<Param>)>,
+    {
+        if groups.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Values move into the statements' parameters; the groups keep the rows' positions.
+        let statements: Vec<(String, Vec<Param>)> = groups
+            .iter_mut()
+            .map(|g| make(self, g))
+            .collect::<Result<_>>()?;
+        let go = |db: Database| {
+            let groups = &groups;
+            let statements = &statements;
+            async move {
+                let t = self.on(&db);
+                let mut out: Vec<Option<Row>> = vec![None; n];
+                let mut extra = Vec::new();
+                for (g, (sql, params)) in groups.iter().zip(statements) {
+                    let rows = t.run_bulk(kind, sql, params).await?;
+                    if exact && rows.len() != g.rows.len() {
+                        return Err(Error::new(
+                            ErrorKind::NotFound,
+                            format!(
+                                "{}: {} of {} rows of {} not found{}; nothing was changed",
+                                kind_name(kind),
+                                g.rows.len().saturating_sub(rows.len()),
+                                g.rows.len(),
+                                t.meta.sql_name(),
+                                if t.scope.is_empty() {
+                                    String::new()
+                                } else {
+                                    format!(" within scope {}", t.scope_text())
+                                }
+                            ),
+                        ));
+                    }
+                    if rows.len() == g.rows.len() {
+                        for ((pos, _), r) in g.rows.iter().zip(rows) {
+                            out[*pos] = Some(r);
+                        }
+                    } else {
+                        extra.extend(rows);
+                    }
+                }
+                Ok::<_, Error>(out.into_iter().flatten().chain(extra).collect())
+            }
+        };
+        if groups.len() == 1 && !exact {
+            go(self.db.clone()).await
+        } else {
+            self.db.transaction(go).await
+        }
+    }
+
+    /// Runs one bulk statement: `text[]` arrays first, then untyped scalars.
+    async fn run_bulk(&self, kind: AuditKind, sql: &str, params: &[Param]) -> Result<Vec<Row>> {
+        let conn = self.db.conn().await?;
+        conn.queries.fetch_add(1, Ordering::Relaxed);
+        let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
+            .iter()
+            .map(|p| {
+                let ty = match p {
+                    Param::Array(_) => Type::TEXT_ARRAY,
+                    Param::Untyped(_) => Type::UNKNOWN,
+                };
+                (p as &(dyn ToSql + Sync), ty)
+            })
+            .collect();
+        let r = self
+            .db
+            .timed(&conn, async {
+                Ok(conn.client.query_typed(sql, &typed).await?)
+            })
+            .await;
+        if self.db.audit_active() {
+            self.db.emit_audit(
+                kind,
+                sql,
+                Some(self.meta.sql_name()),
+                r.as_ref().map(|rows| rows.len() as u64),
+            );
+        }
+        let raw = r?;
+        let cols = match raw.first() {
+            Some(r) => Arc::new(Columns::from_pg(r.columns())),
+            None => Arc::new(Columns::default()),
+        };
+        Ok(raw.into_iter().map(|r| Row::new(cols.clone(), r)).collect())
+    }
+
+    /// The group's columns as `text[]` parameters `$1..$k` and the `SELECT` that casts them.
+    fn unnest_select(&self, g: &mut Group) -> (String, Vec<Param>) {
+        let k = g.cols.len();
+        let mut arrays: Vec<Vec<Option<String>>> =
+            (0..k).map(|_| Vec::with_capacity(g.rows.len())).collect();
+        for (_, vals) in g.rows.iter_mut() {
+            for (a, v) in arrays.iter_mut().zip(vals.drain(..)) {
+                a.push(into_text(v));
+            }
+        }
+        let casts: Vec<String> = g
+            .cols
+            .iter()
+            .map(|i| format!("v.{}::{}", self.qcol(*i), self.col(*i).type_name))
+            .collect();
+        let params_sql: Vec<String> = (1..=k).map(|n| format!("${n}::text[]")).collect();
+        let aliases: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
+        let sql = format!(
+            "SELECT {} FROM unnest({}) AS v({})",
+            casts.join(", "),
+            params_sql.join(", "),
+            aliases.join(", ")
+        );
+        (sql, arrays.into_iter().map(Param::Array).collect())
+    }
+
+    fn insert_group_sql(
+        &self,
+        g: &mut Group,
+        upsert: Option<&UpsertOptions>,
+    ) -> Result<(String, Vec<Param>)> {
+        let tbl = self.meta.sql_name();
+        if g.cols.is_empty() && upsert.is_none() {
+            let sql = format!(
+                "INSERT INTO {tbl} SELECT FROM generate_series(1, {}) RETURNING *",
+                g.rows.len()
+            );
+            return Ok((sql, Vec::new()));
+        }
+        if g.cols.is_empty() {
+            return Err(Error::usage(
+                "upserts: a record with no columns cannot be upserted",
+            ));
+        }
+        let (select, mut params) = self.unnest_select(g);
+        let names: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
+        let mut sql = format!(
+            "INSERT INTO {tbl} AS t ({}){} {select}",
+            names.join(", "),
+            self.overriding(&g.cols)
+        );
+        if let Some(opts) = upsert {
+            let mut q = Sql::with_args(vec![Value::Null; params.len()]);
+            sql.push_str(&self.conflict_clause(&mut q, &g.cols, opts)?);
+            params.extend(
+                q.args
+                    .iter()
+                    .skip(g.cols.len())
+                    .map(|v| Param::Untyped(text_of(v))),
+            );
+        }
+        sql.push_str(" RETURNING *");
+        Ok((sql, params))
+    }
+
+    fn update_group_sql(&self, g: &mut Group, pk: &[usize]) -> Result<(String, Vec<Param>)> {
+        let (_, params) = self.unnest_select(g);
+        let tbl = self.meta.sql_name();
+        let set: Vec<usize> = g.cols.iter().copied().filter(|i| !pk.contains(i)).collect();
+        let assigns: Vec<String> = if set.is_empty() {
+            vec![format!("{c} = t.{c}", c = self.qcol(pk[0]))]
+        } else {
+            set.iter()
+                .map(|i| format!("{c} = v.{c}::{}", self.col(*i).type_name, c = self.qcol(*i)))
+                .collect()
+        };
+        let mut q = Sql::with_args(vec![Value::Null; params.len()]);
+        let mut conds: Vec<String> = pk
+            .iter()
+            .map(|i| {
+                format!(
+                    "t.{c} = v.{c}::{}",
+                    self.col(*i).type_name,
+                    c = self.qcol(*i)
+                )
+            })
+            .collect();
+        self.scope_conds(&mut q, &mut conds, Some("t"));
+        let params_sql: Vec<String> = (1..=g.cols.len())
+            .map(|n| format!("${n}::text[]"))
+            .collect();
+        let aliases: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
+        let sql = format!(
+            "UPDATE {tbl} AS t SET {} FROM unnest({}) AS v({}){} RETURNING t.*",
+            assigns.join(", "),
+            params_sql.join(", "),
+            aliases.join(", "),
+            where_clause(&conds)
+        );
+        let mut params = params;
+        params.extend(
+            q.args
+                .iter()
+                .skip(g.cols.len())
+                .map(|v| Param::Untyped(text_of(v))),
+        );
+        Ok((sql, params))
+    }
+}
+
+fn kind_name(k: AuditKind) -> &'static str {
+    match k {
+        AuditKind::Update => "updates",
+        AuditKind::Upsert => "upserts",
+        _ => "inserts",
+    }
+}
+
+/// Appends `v` in COPY text format: `\N` for NULL, backslash escapes for `\`, tab, newline
+/// and carriage return.
+fn push_copy_text(buf: &mut BytesMut, v: &Value) {
+    if v.is_null() {
+        buf.extend_from_slice(b"\\N");
+        return;
+    }
+    // Display straight into the buffer, escaping on the way: no String per value.
+    let _ = std::fmt::Write::write_fmt(&mut CopyEscaper(buf), format_args!("{v}"));
+}
+
+/// Writes text into a buffer with COPY text-format escapes.
+struct CopyEscaper<'a>(&'a mut BytesMut);
+
+impl std::fmt::Write for CopyEscaper<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let bytes = s.as_bytes();
+        let mut start = 0;
+        for (i, b) in bytes.iter().enumerate() {
+            let esc: &[u8] = match b {
+                b'\\' => b"\\\\",
+                b'\t' => b"\\t",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                _ => continue,
+            };
+            self.0.extend_from_slice(&bytes[start..i]);
+            self.0.extend_from_slice(esc);
+            start = i + 1;
+        }
+        self.0.extend_from_slice(&bytes[start..]);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes() {
+        let mut b = BytesMut::new();
+        push_copy_text(&mut b, &Value::from("a\\b\tc\nd\re"));
+        b.extend_from_slice(b"|");
+        push_copy_text(&mut b, &Value::Null);
+        assert_eq!(&b[..], b"a\\\\b\\tc\\nd\\re|\\N");
+    }
+}
