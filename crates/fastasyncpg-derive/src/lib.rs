@@ -263,7 +263,7 @@ fn model_impl(
     let defs = cols.iter().map(|f| {
         let col = &f.column;
         let field = f.ident.to_string();
-        let mut d = quote!(#p::ColumnDef::new(#col, #field));
+        let mut d = quote!(#p::ModelColumn::new(#col, #field));
         if attrs::option_inner(f.ty).is_some() {
             d = quote!(#d.nullable());
         }
@@ -438,7 +438,7 @@ fn model_impl(
             type Key = #key_ty;
             const TABLE: &'static str = #table;
             const SCHEMA: ::core::option::Option<&'static str> = #schema;
-            const COLUMNS: &'static [#p::ColumnDef] = &[#(#defs),*];
+            const COLUMNS: &'static [#p::ModelColumn] = &[#(#defs),*];
             const KEY: &'static [usize] = &[#(#key_idx),*];
 
             fn key(&self) -> Self::Key {

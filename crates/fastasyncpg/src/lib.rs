@@ -111,7 +111,7 @@ pub mod types {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::model::__private::*;
-    pub use crate::model::ColumnDef;
+    pub use crate::model::ModelColumn;
     pub use crate::model::RowPlan;
     pub use postgres_types;
     pub use tokio_postgres;

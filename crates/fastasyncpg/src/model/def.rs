@@ -35,7 +35,7 @@ pub trait Model: FromRow + Send + Sync + 'static {
     /// The table's schema, or `None` for the search path.
     const SCHEMA: Option<&'static str>;
     /// The columns, in field order.
-    const COLUMNS: &'static [ColumnDef];
+    const COLUMNS: &'static [ModelColumn];
     /// The primary key: indices into [`COLUMNS`](Model::COLUMNS), in key order.
     const KEY: &'static [usize];
 
@@ -79,7 +79,7 @@ pub enum Generated {
 /// The definition of one column of a [`Model`], made by the derive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub struct ColumnDef {
+pub struct ModelColumn {
     /// The column's SQL name (unquoted).
     pub name: &'static str,
     /// The Rust field's name.
@@ -96,10 +96,10 @@ pub struct ColumnDef {
     pub sql_type: Option<&'static str>,
 }
 
-impl ColumnDef {
+impl ModelColumn {
     /// A plain column.
     pub const fn new(name: &'static str, field: &'static str) -> Self {
-        ColumnDef {
+        ModelColumn {
             name,
             field,
             nullable: false,

@@ -78,13 +78,14 @@
 mod ddl;
 mod def;
 mod from_row;
+mod link;
 mod pgtype;
 mod query;
 mod table;
 mod tracked;
 
-pub use ddl::{create_table_sql, CreateModelOptions};
-pub use def::{ColumnDef, Generated, Model, SqlType, WritableField};
+pub use ddl::{create_table_sql, table_schema, CreateModelOptions};
+pub use def::{Generated, Model, ModelColumn, SqlType, WritableField};
 pub use from_row::{FromRow, ReadableField, RowPlan, RowRef, Slot};
 pub use query::{select, Column, Expr, Order, Param, Select};
 pub use table::ModelTable;

@@ -227,3 +227,57 @@ async fn rich_every_row() {
 fn chrono_now() -> fastasyncpg::types::chrono::DateTime<fastasyncpg::types::chrono::Utc> {
     fastasyncpg::types::chrono::Utc::now()
 }
+
+/// Generated models linked to dynamic handles (the seed's `link_dcs` / `set_classes`).
+#[tokio::test]
+async fn generated_models_on_dynamic_handles() {
+    use chinook::{Album, Track};
+    let db = common::chinook().await;
+    db.refresh().await.unwrap();
+    let track = db.t("track").unwrap();
+    let t1: Track = track.at_as(1).await.unwrap();
+    assert_eq!(t1.name, "For Those About To Rock (We Salute You)");
+    assert!(track.get_as::<Track>(999_999).await.unwrap().is_none());
+    let some: Vec<Track> = track
+        .rows_where("album_id = ?", [1])
+        .order_by("track_id DESC")
+        .limit(3)
+        .fetch_as()
+        .await
+        .unwrap();
+    assert_eq!(some.len(), 3);
+    assert_eq!(some[0].track_id, 14);
+    assert_eq!(
+        db.t("album")
+            .unwrap()
+            .rows_as::<Album>()
+            .await
+            .unwrap()
+            .len(),
+        347
+    );
+
+    // A scoped dynamic handle becomes a scoped typed handle.
+    let acdc = db
+        .t("album")
+        .unwrap()
+        .xtra(fastasyncpg::Record::new().with("artist_id", 1))
+        .unwrap();
+    let albums = acdc.model::<Album>().unwrap();
+    assert_eq!(albums.count().await.unwrap(), 2);
+    assert!(
+        albums.get(3).await.unwrap().is_none(),
+        "album 3 is not AC/DC's"
+    );
+
+    // Wrong table, or a model out of step with the schema, is reported.
+    let err = db.t("artist").unwrap().model::<Album>().unwrap_err();
+    assert!(err.to_string().contains("is for table"), "{err}");
+    db.check_model::<Track>().unwrap();
+    db.execute("ALTER TABLE track RENAME COLUMN composer TO author", ())
+        .await
+        .unwrap();
+    db.refresh().await.unwrap();
+    let err = db.check_model::<Track>().unwrap_err();
+    assert!(err.to_string().contains("no column \"composer\""), "{err}");
+}
