@@ -582,7 +582,8 @@ async fn audit_shows_dirty_only_updates() {
     let mut a = person("Alice", 33);
     people.insert(&mut a).await.unwrap();
 
-    let seen: Arc<Mutex<Vec<(fastasyncpg::AuditKind, String, Option<String>)>>> = Arc::default();
+    type Seen = Vec<(fastasyncpg::AuditKind, String, Option<String>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let sink = seen.clone();
     db.set_audit(Some(Arc::new(move |e: &fastasyncpg::AuditEvent<'_>| {
         sink.lock()
