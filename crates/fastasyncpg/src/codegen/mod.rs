@@ -342,9 +342,19 @@ impl<'a> Gen<'a> {
         }
         let rels: Vec<&Rel> = self.relations().collect();
         let names = std::mem::take(&mut self.rel_names);
-        for (r, name) in rels.into_iter().zip(names) {
-            self.render_relation(&mut body, r, &name);
+        for (r, name) in rels.iter().zip(&names) {
+            self.render_relation(&mut body, r, name);
         }
+        body.push_str(
+            "\n/// Checks every model of this module against `db`'s schema snapshot (the seed's\n\
+             /// `link_dcs`): each table exists and has every field's column. Call it once after\n\
+             /// connecting (and `db.refresh()`, with the same schemas) to catch a schema that moved on.\n\
+             pub fn check_all(db: &fastasyncpg::Database) -> fastasyncpg::Result<()> {\n",
+        );
+        for name in &names {
+            let _ = writeln!(body, "    db.check_model::<{name}>()?;");
+        }
+        body.push_str("    Ok(())\n}\n");
 
         let mut out = String::new();
         let mut cmd = String::from("fastasyncpg gen");

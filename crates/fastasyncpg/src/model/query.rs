@@ -532,6 +532,11 @@ impl<M: Model> Select<M> {
         self
     }
 
+    /// True when a limit is set.
+    pub fn has_limit(&self) -> bool {
+        self.limit.is_some()
+    }
+
     /// Skips the first `n` rows.
     pub fn offset(mut self, n: u64) -> Self {
         self.offset = Some(n);

@@ -92,6 +92,26 @@ impl Database {
         self.fetch_typed(&sql, &args).await
     }
 
+    /// The first row of a typed query, if any (adds `LIMIT 1` unless the query has a limit).
+    pub async fn exec_first<M: Model>(&self, query: &Select<M>) -> Result<Option<M>> {
+        let q = if query.has_limit() {
+            query.clone()
+        } else {
+            query.clone().limit(1)
+        };
+        Ok(self.exec(&q).await?.into_iter().next())
+    }
+
+    /// The number of rows a typed query matches (its order, limit and offset ignored).
+    pub async fn exec_count<M: Model>(&self, query: &Select<M>) -> Result<i64> {
+        let (sql, args) = query.count_sql();
+        let (_, rows) = self.run_query_unaudited(&sql, &args).await?;
+        match rows.first() {
+            Some(r) => r.get(0),
+            None => Ok(0),
+        }
+    }
+
     /// Like [`exec`](Self::exec), returning [`Tracked`] models ready for dirty-only updates.
     pub async fn exec_tracked<M: Model>(&self, query: &Select<M>) -> Result<Vec<Tracked<M>>> {
         Ok(self

@@ -483,6 +483,11 @@ async fn query_builder() {
     assert!(db.exec(&q).await.unwrap().is_empty());
     let q = select::<Person>().where_(Person::ID.le(2).or(Person::ID.lt(0)).not());
     assert_eq!(db.exec(&q).await.unwrap().len(), 2);
+    let q = select::<Person>()
+        .where_(Person::AGE.gt(26))
+        .order_by(Person::AGE);
+    assert_eq!(db.exec_count(&q).await.unwrap(), 3);
+    assert_eq!(db.exec_first(&q).await.unwrap().unwrap().name, "Dan");
     let q = select::<Person>().limit(0);
     assert!(
         db.exec(&q).await.unwrap().is_empty(),

@@ -246,3 +246,21 @@ pub struct Track {
     #[fastasyncpg(sql_type = "numeric(10,2)")]
     pub unit_price: pg::Numeric,
 }
+
+/// Checks every model of this module against `db`'s schema snapshot (the seed's
+/// `link_dcs`): each table exists and has every field's column. Call it once after
+/// connecting (and `db.refresh()`, with the same schemas) to catch a schema that moved on.
+pub fn check_all(db: &fastasyncpg::Database) -> fastasyncpg::Result<()> {
+    db.check_model::<Album>()?;
+    db.check_model::<Artist>()?;
+    db.check_model::<Customer>()?;
+    db.check_model::<Employee>()?;
+    db.check_model::<Genre>()?;
+    db.check_model::<Invoice>()?;
+    db.check_model::<InvoiceLine>()?;
+    db.check_model::<MediaType>()?;
+    db.check_model::<Playlist>()?;
+    db.check_model::<PlaylistTrack>()?;
+    db.check_model::<Track>()?;
+    Ok(())
+}

@@ -354,3 +354,19 @@ pub struct OtherSchemaContainers {
     /// `note`: `text`.
     pub note: Option<String>,
 }
+
+/// Checks every model of this module against `db`'s schema snapshot (the seed's
+/// `link_dcs`): each table exists and has every field's column. Call it once after
+/// connecting (and `db.refresh()`, with the same schemas) to catch a schema that moved on.
+pub fn check_all(db: &fastasyncpg::Database) -> fastasyncpg::Result<()> {
+    db.check_model::<MixedCase>()?;
+    db.check_model::<AllTypes>()?;
+    db.check_model::<Containers>()?;
+    db.check_model::<HappyContainers>()?;
+    db.check_model::<LogLine>()?;
+    db.check_model::<Measurement>()?;
+    db.check_model::<MeasurementStats>()?;
+    db.check_model::<Type>()?;
+    db.check_model::<OtherSchemaContainers>()?;
+    Ok(())
+}
