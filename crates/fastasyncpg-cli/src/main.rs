@@ -53,6 +53,11 @@ enum Command {
     },
     /// List tables and views with their schema.
     Tables,
+    /// Show a table's or view's columns, types, keys and foreign keys (`schema.name` works).
+    Describe {
+        /// The table or view.
+        table: String,
+    },
     /// Start a throwaway PostgreSQL, load the Chinook sample database and take the tour.
     Demo,
     /// Write a Rust module of typed models (one #[derive(Model)] struct per table, enums and
@@ -128,6 +133,14 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 )
                 .await?;
             println!("{res}");
+        }
+        Command::Describe { table } => {
+            let db = open(&cli.url).await?;
+            let handle = match db.t(&table) {
+                Ok(t) => t,
+                Err(e) => db.v(&table).map_err(|_| e)?,
+            };
+            print!("{}", handle.describe());
         }
         Command::Demo => demo::run(cli.url).await?,
         Command::Gen {

@@ -174,3 +174,24 @@ async fn gen_writes_the_models_modules() {
     );
     check_or_bless("rich", &rich);
 }
+
+#[tokio::test]
+async fn describe_shows_columns_keys_and_foreign_keys() {
+    let url = fastasyncpg_testing::chinook_db().await;
+    let (code, out, err) = fastasyncpg(&url, &["describe", "album"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("album_id") && out.contains("character varying(160)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("primary key") && out.contains("\"artist\""),
+        "{out}"
+    );
+    let (code, _, err) = fastasyncpg(&url, &["describe", "albun"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("album"),
+        "the error suggests the near name: {err}"
+    );
+}

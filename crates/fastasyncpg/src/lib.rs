@@ -116,3 +116,8 @@ pub mod __private {
     pub use postgres_types;
     pub use tokio_postgres;
 }
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""Python peers of fastasyncpg's benchmark: asyncpg and fastasyncpg 0.1.0 (the Python library).
+
+    bench.py --params '{"workload": "w1", "impl": "asyncpg", "url": "...", "n": 1000, ...}'
+    bench.py --versions
+
+Runs one measurement (connect, warm up, then time only the workload) and prints one JSON line:
+{"ok": true, "value": ..., "unit": ..., "extra": {...}} or {"ok": false, "na"|"error": ...}.
+Parameters are those of `fab one` (bench/src/params.rs). Implementations: `asyncpg`,
+`asyncpg-copy` (W4 copy_records_to_table) and `fastasyncpg-py` (fastasyncpg 0.1.0 from PyPI).
+
+fastasyncpg 0.1.0 patches asyncpg's Connection on import, so it is imported only when measuring
+it: each measurement runs in a process of its own.
+"""
+import argparse
+import asyncio
+import json
+import random
+import socket
+import sys
+import time
+
+SQL_W1 = "SELECT abalance FROM pgbench_accounts WHERE aid = $1"
+SQL_W1T = "SELECT aid, bid, abalance, filler FROM pgbench_accounts WHERE aid = $1"
+SQL_W3 = "SELECT aid, bid, abalance, filler FROM pgbench_accounts WHERE aid BETWEEN $1 AND $2"
+SQL_W7 = ("SELECT g AS id, g % 1000 AS qty, 'name ' || g AS name, 'note for row number ' || g AS note "
+          "FROM generate_series(1, $1::int4) AS g")
+DDL_W4 = "CREATE TABLE IF NOT EXISTS bench_insert (id bigint PRIMARY KEY, name text NOT NULL, qty integer NOT NULL, note text)"
+DDL_W5 = "CREATE TABLE IF NOT EXISTS bench_upsert (id bigint PRIMARY KEY, name text NOT NULL, qty integer NOT NULL, note text)"
+SQL_INSERT = "INSERT INTO bench_insert (id, name, qty, note) VALUES ($1, $2, $3, $4)"
+SQL_UPSERT = ("INSERT INTO bench_upsert (id, name, qty, note) VALUES ($1, $2, $3, $4) "
+              "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, qty = EXCLUDED.qty, note = EXCLUDED.note")
+COLS = ["id", "name", "qty", "note"]
+
+
+class NA(Exception):
+    """Not applicable / unavailable."""
+
+
+def emit(d):
+    print(json.dumps(d))
+    sys.stdout.flush()
+
+
+def status_kb(field):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def cpu_ns():
+    """On-CPU time of this process so far (ns): the sum of /proc/self/task/*/schedstat."""
+    import os
+    total = 0
+    for t in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{t}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return total
+
+
+def with_cpu(out, cpu, count):
+    if cpu > 0 and count > 0:
+        out.setdefault("extra", {})["cpu_us_per_op"] = cpu / 1000 / count
+    return out
+
+
+def reset_hwm():
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def proxy_count(ctl):
+    if not ctl:
+        return None
+    host, port = ctl.rsplit(":", 1)
+    with socket.create_connection((host, int(port))) as s:
+        data = b""
+        while True:
+            b = s.recv(64)
+            if not b:
+                break
+            data += b
+    return int(data.decode().strip())
+
+
+def records(n, tag):
+    return [(i, f"{tag} name {i}", i % 1000, None if i % 10 == 0 else f"note {i}") for i in range(1, n + 1)]
+
+
+def import_asyncpg():
+    try:
+        import asyncpg
+        return asyncpg
+    except ImportError as e:
+        raise NA(f"unavailable (asyncpg not installed: {e})")
+
+
+def import_fa():
+    try:
+        import fastasyncpg.core as fa
+        return fa
+    except ImportError as e:
+        raise NA(f"unavailable (fastasyncpg 0.1.0 not installed: {e})")
+
+
+async def connect_impl(p):
+    """(kind, handle): an asyncpg connection or a fastasyncpg-0.1.0 Database on one connection."""
+    if p["impl"] in ("asyncpg", "asyncpg-copy"):
+        asyncpg = import_asyncpg()
+        return "asyncpg", await asyncpg.connect(p["url"])
+    if p["impl"] == "fastasyncpg-py":
+        fa = import_fa()
+        return "fa", await fa.connect(p["url"])
+    raise NA(f"n/a (no Python implementation {p['impl']!r})")
+
+
+class Budget:
+    """`n` iterations, or until `seconds` have passed when seconds > 0."""
+
+    def __init__(self, p, n=None, seconds=None):
+        self.n = p["n"] if n is None else n
+        secs = p.get("seconds", 0) if seconds is None else seconds
+        self.deadline = time.perf_counter() + secs if secs > 0 else None
+
+    def more(self, done):
+        if self.deadline is None:
+            return done < self.n
+        return done == 0 or time.perf_counter() < self.deadline
+
+
+async def seq_loop(p, get):
+    """Warm up, then call `get(aid)` for the budget; returns (count, seconds)."""
+    rng, nacc = random.Random(7), p["naccounts"]
+    for _ in range(p["warmup"]):
+        await get(rng.randint(1, nacc))
+    c0, t0 = cpu_ns(), time.perf_counter()
+    b, done = Budget(p), 0
+    while b.more(done):
+        await get(rng.randint(1, nacc))
+        done += 1
+    return done, time.perf_counter() - t0, cpu_ns() - c0
+
+
+async def w1(p):
+    kind, c = await connect_impl(p)
+    if kind == "asyncpg":
+        async def get(aid):
+            return await c.fetchval(SQL_W1, aid)
+    else:
+        async def get(aid):
+            return (await c.q(SQL_W1, aid))[0][0]
+    n, el, cpu = await seq_loop(p, get)
+    return with_cpu({"value": n / el, "unit": "q/s"}, cpu, n)
+
+
+async def w1t(p):
+    kind, c = await connect_impl(p)
+    out = {}
+    if kind == "asyncpg":
+        async def get(aid):
+            r = await c.fetchrow(SQL_W1T, aid)
+            return r["abalance"]
+    else:
+        if not c.t.pgbench_accounts.pks:
+            # fastasyncpg 0.1.0 lists tables with NOT relname LIKE 'pg_%', which hides every
+            # pgbench_* table; give it the primary key it would have found.
+            c._pks["pgbench_accounts"] = ["aid"]
+            out["note"] = "0.1.0 hides tables matching LIKE 'pg_%'; primary key supplied by hand"
+        tbl = c.t.pgbench_accounts
+
+        async def get(aid):
+            r = await tbl.get(aid)
+            return r["abalance"]
+    n, el, cpu = await seq_loop(p, get)
+    return with_cpu({"value": n / el, "unit": "q/s", **out}, cpu, n)
+
+
+async def w2(p):
+    size, tasks, nacc = p["pool"], p["tasks"], p["naccounts"]
+    if p["impl"] == "asyncpg":
+        asyncpg = import_asyncpg()
+        pool = await asyncpg.create_pool(p["url"], min_size=size, max_size=size)
+
+        async def get(aid):
+            return await pool.fetchval(SQL_W1, aid)
+    elif p["impl"] == "fastasyncpg-py":
+        fa = import_fa()
+        db = await fa.create_pool(p["url"], min_size=size, max_size=size)
+
+        async def get(aid):
+            return (await db.q(SQL_W1, aid))[0][0]
+    else:
+        raise NA(f"n/a (no Python implementation {p['impl']!r})")
+
+    async def worker(i, b):
+        rng, done = random.Random(100 + i), 0
+        while b.more(done):
+            await get(rng.randint(1, nacc))
+            done += 1
+        return done
+
+    async def run(b):
+        c0, t0 = cpu_ns(), time.perf_counter()
+        counts = await asyncio.gather(*(worker(i, b) for i in range(tasks)))
+        return sum(counts), time.perf_counter() - t0, cpu_ns() - c0
+
+    await run(Budget(p, n=max(1, p["warmup"] // tasks), seconds=0))
+    n, el, cpu = await run(Budget(p, n=max(1, p["n"] // tasks)))
+    return with_cpu({"value": n / el, "unit": "q/s"}, cpu, n)
+
+
+async def w3(p):
+    kind, c = await connect_impl(p)
+    span, rng = p["rows"], random.Random(3)
+    hi_max = max(1, p["naccounts"] - span)
+    if kind == "asyncpg":
+        async def fetch(lo):
+            return len(await c.fetch(SQL_W3, lo, lo + span - 1))
+    else:
+        async def fetch(lo):
+            return len(await c.q(SQL_W3, lo, lo + span - 1))
+    for _ in range(p["warmup"]):
+        await fetch(rng.randint(1, hi_max))
+    got, done = 0, 0
+    c0, t0 = cpu_ns(), time.perf_counter()
+    b = Budget(p)
+    while b.more(done):
+        got += await fetch(rng.randint(1, hi_max))
+        done += 1
+    el, cpu = time.perf_counter() - t0, cpu_ns() - c0
+    if got != done * span:
+        raise RuntimeError(f"fetched {got} rows, expected {done * span}")
+    return with_cpu({"value": got / el, "unit": "rows/s"}, cpu, done)
+
+
+async def admin_conn(p):
+    asyncpg = import_asyncpg()
+    return await asyncpg.connect(p["url"])
+
+
+async def w4(p):
+    admin = await admin_conn(p)
+    await admin.execute(DDL_W4)
+    recs = records(p["rows"], "w4")
+    dicts = [dict(zip(COLS, r)) for r in recs] if p["impl"] == "fastasyncpg-py" else None
+    total = 0.0
+    for _ in range(p["n"]):
+        await admin.execute("TRUNCATE bench_insert")
+        kind, c = await connect_impl(p)
+        t0 = time.perf_counter()
+        if p["impl"] == "asyncpg":
+            await c.executemany(SQL_INSERT, recs)
+        elif p["impl"] == "asyncpg-copy":
+            await c.copy_records_to_table("bench_insert", records=recs, columns=COLS)
+        else:
+            await c.t.bench_insert.inserts(dicts)
+        total += time.perf_counter() - t0
+        n = await admin.fetchval("SELECT count(*) FROM bench_insert")
+        if n != p["rows"]:
+            raise RuntimeError(f"inserted {n} rows, expected {p['rows']}")
+    return {"value": p["n"] * p["rows"] / total, "unit": "rows/s"}
+
+
+async def w5(p):
+    admin = await admin_conn(p)
+    await admin.execute(DDL_W5)
+    recs = records(p["rows"], "w5")
+    dicts = [dict(zip(COLS, r)) for r in recs] if p["impl"] == "fastasyncpg-py" else None
+    total = 0.0
+    for _ in range(p["n"]):
+        await admin.execute(
+            "TRUNCATE bench_upsert; INSERT INTO bench_upsert SELECT g, 'old ' || g, 0, NULL "
+            f"FROM generate_series(1, {p['rows'] // 2}) g; ANALYZE bench_upsert")
+        kind, c = await connect_impl(p)  # fastasyncpg 0.1.0 reads the primary key at connect
+        t0 = time.perf_counter()
+        if kind == "asyncpg":
+            await c.executemany(SQL_UPSERT, recs)
+        else:
+            await c.t.bench_upsert.upserts(dicts)
+        total += time.perf_counter() - t0
+        n = await admin.fetchval("SELECT count(*) FROM bench_upsert WHERE name LIKE 'w5 %'")
+        if n != p["rows"]:
+            raise RuntimeError(f"upserted {n} rows, expected {p['rows']}")
+    return {"value": p["n"] * p["rows"] / total, "unit": "rows/s"}
+
+
+async def w6(p):
+    if p["impl"] != "fastasyncpg-py":
+        raise NA("n/a (asyncpg has no metadata API)")
+    _, db = await connect_impl(p)  # connect() already refreshes once
+    for _ in range(p["warmup"]):
+        await db.refresh()
+    c0 = proxy_count(p.get("proxy_ctl"))
+    t0 = time.perf_counter()
+    for _ in range(p["n"]):
+        await db.refresh()
+    el = time.perf_counter() - t0
+    c1 = proxy_count(p.get("proxy_ctl"))
+    out = {"value": el * 1000 / p["n"], "unit": "ms", "extra": {}}
+    if c0 is not None and c1 is not None:
+        out["extra"]["round_trips"] = (c1 - c0) / p["n"]
+    return out
+
+
+async def w7(p):
+    kind, c = await connect_impl(p)
+    n = p["rows"]
+    if kind == "asyncpg":
+        await c.fetch(SQL_W7, 10)
+    else:
+        await c.q(SQL_W7, 10)
+    was_reset = reset_hwm()
+    rss0, hwm0 = status_kb("VmRSS"), status_kb("VmHWM")
+    count, sink = 0, 0
+    t0 = time.perf_counter()
+    if kind == "asyncpg":
+        async with c.transaction():
+            async for r in c.cursor(SQL_W7, n, prefetch=1000):
+                sink += r[1] + len(r[2])
+                count += 1
+    else:
+        # fastasyncpg 0.1.0 has no cursor API: q() materializes the result.
+        for r in await c.q(SQL_W7, n):
+            sink += r[1] + len(r[2])
+            count += 1
+    el = time.perf_counter() - t0
+    if count != n:
+        raise RuntimeError(f"streamed {count} rows, expected {n}")
+    hwm1 = status_kb("VmHWM")
+    base = rss0 if was_reset else hwm0
+    return {"value": max(0, hwm1 - base) / 1024, "unit": "MB", "extra": {"rows_per_s": count / el}}
+
+
+WORKLOADS = {"w1": w1, "w1t": w1t, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w6": w6, "w6c": w6, "w7": w7}
+
+
+def versions():
+    import platform
+    from importlib import metadata
+    v = {"python": platform.python_version()}
+    for pkg in ("asyncpg", "uvloop", "fastasyncpg"):
+        try:
+            v[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            v[pkg] = "not installed"
+    return v
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--params")
+    ap.add_argument("--versions", action="store_true")
+    a = ap.parse_args()
+    if a.versions:
+        emit(versions())
+        return
+    p = json.loads(a.params)
+    fn = WORKLOADS.get(p["workload"])
+    try:
+        if fn is None:
+            raise NA(f"n/a (no Python workload {p['workload']!r})")
+        try:
+            import uvloop
+            loop_name = "uvloop"
+            res = uvloop.run(fn(p))
+        except ImportError:
+            loop_name = "asyncio"
+            res = asyncio.run(fn(p))
+        out = {"ok": True, **res}
+        if loop_name != "uvloop":
+            out["note"] = "asyncio loop: uvloop unavailable"
+        emit(out)
+    except NA as e:
+        emit({"ok": False, "na": str(e)})
+    except Exception as e:  # noqa: BLE001 - reported, the run goes on
+        emit({"ok": False, "error": f"{type(e).__name__}: {e}"})
+
+
+if __name__ == "__main__":
+    main()
