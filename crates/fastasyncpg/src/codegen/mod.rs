@@ -40,6 +40,15 @@
 //! | domains | their base type |
 //! | anything else (multiranges, `macaddr`, `pg_lsn`, extension types…) | `pg::Value` |
 //!
+//! The module ends with `check_all(&db)`, which checks every model against the live schema
+//! snapshot ([`Database::check_model`]), the seed's `link_dcs`. Models and dynamic handles
+//! meet both ways: `db.t("track")?.rows_as::<Track>()` and `db.t("track")?.model::<Track>()`.
+//!
+//! Limits: `date`/`timestamp` columns map to chrono, which has no `infinity` (read such
+//! columns as `pg::Value` or change the field to `pg::Date`/`pg::Timestamp` by hand); arrays
+//! map to one dimension (`Vec<Option<T>>`), so a column holding multi-dimensional arrays needs
+//! `Vec<Option<Vec<Option<T>>>>` or `pg::Value`.
+//!
 //! Names are readable and keyword-safe: table `invoice_line` → `InvoiceLine`, `"MixedCase"` →
 //! `MixedCase`, column `"first name"` → `first_name` (with `rename`), `type` → `r#type`;
 //! collisions get a schema prefix or a number. Table, view, type and column comments become

@@ -206,6 +206,11 @@ async fn rich_every_row() {
         .unwrap();
     assert_eq!((m.select, m.order), (2, Some(4)));
 
+    // A model without a primary key reads, but cannot be looked up or updated by key.
+    let err = db.model::<LogLine>().get(()).await.unwrap_err();
+    assert_eq!(err.kind(), fastasyncpg::ErrorKind::Usage);
+    assert!(err.to_string().contains("no primary key"), "{err}");
+
     // Insert through generated models: generated and defaulted columns come back.
     let mut t = Type {
         id: 0,

@@ -321,6 +321,21 @@ async fn update_sends_only_dirty_columns() {
     assert!(take_log(&db).await.is_empty());
     t.id = a.id;
 
+    // Insert of a Tracked model snapshots what came back; later changes are tracked.
+    let mut n = fastasyncpg::Tracked::assume_saved(person("Nina", 50));
+    people.insert(&mut n).await.unwrap();
+    assert!(
+        !n.is_dirty(),
+        "the snapshot is taken after the insert filled the id in"
+    );
+    n.age = 51;
+    people.update(&mut n).await.unwrap();
+    assert_eq!(take_log(&db).await, ["age"]);
+    let mut many = people.rows_where_tracked("age > ?", [40]).await.unwrap();
+    many[0].role = Some("lead".into());
+    people.update(&mut many[0]).await.unwrap();
+    assert_eq!(take_log(&db).await, ["role"]);
+
     // The row vanished: NotFound.
     db.execute("DELETE FROM person", ()).await.unwrap();
     t.age = 1;
