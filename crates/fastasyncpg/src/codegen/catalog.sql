@@ -13,7 +13,7 @@ WITH RECURSIVE sp AS (
   WHERE c.relkind IN ('r', 'p', 'f', 'v', 'm') AND NOT c.relispartition
 ), cols AS (
   SELECT a.attrelid, a.attnum, a.attname, a.atttypid, pg_catalog.format_type(a.atttypid, a.atttypmod) AS sql_type,
-         a.attnotnull, a.attidentity, a.attgenerated, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS def,
+         a.attndims, a.attnotnull, a.attidentity, a.attgenerated, pg_catalog.pg_get_expr(d.adbin, d.adrelid) AS def,
          pg_catalog.col_description(a.attrelid, a.attnum) AS comment
   FROM pg_catalog.pg_attribute a JOIN rels r ON r.oid = a.attrelid
   LEFT JOIN pg_catalog.pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
@@ -36,7 +36,7 @@ SELECT json_build_object(
       'schema', r.nspname, 'name', r.relname, 'kind', r.relkind,
       'comment', pg_catalog.obj_description(r.oid, 'pg_class'),
       'columns', (SELECT COALESCE(json_agg(json_build_object(
-          'name', c.attname, 'type_oid', c.atttypid::int8, 'sql_type', c.sql_type,
+          'name', c.attname, 'type_oid', c.atttypid::int8, 'sql_type', c.sql_type, 'ndims', c.attndims,
           'not_null', c.attnotnull, 'identity', c.attidentity, 'generated', c.attgenerated,
           'default', c.def, 'comment', c.comment) ORDER BY c.attnum), '[]'::json)
         FROM cols c WHERE c.attrelid = r.oid),

@@ -35,7 +35,7 @@
 //! | `oid`, `regclass`… | `u32` |
 //! | `tid` | `pg::Tid` |
 //! | ranges | `pg::Range` |
-//! | arrays | `Vec<Option<T>>` |
+//! | arrays | `Vec<Option<T>>`; declared with more dimensions (`int[][]`), nested: `Vec<Option<Vec<Option<T>>>>` |
 //! | enums, composites | the generated enum / struct |
 //! | domains | their base type |
 //! | anything else (multiranges, `macaddr`, `pg_lsn`, extension types…) | `pg::Value` |
@@ -45,9 +45,10 @@
 //! meet both ways: `db.t("track")?.rows_as::<Track>()` and `db.t("track")?.model::<Track>()`.
 //!
 //! Limits: `date`/`timestamp` columns map to chrono, which has no `infinity` (read such
-//! columns as `pg::Value` or change the field to `pg::Date`/`pg::Timestamp` by hand); arrays
-//! map to one dimension (`Vec<Option<T>>`), so a column holding multi-dimensional arrays needs
-//! `Vec<Option<Vec<Option<T>>>>` or `pg::Value`.
+//! columns as `pg::Value` or change the field to `pg::Date`/`pg::Timestamp` by hand); an
+//! array column's dimensions come from its declaration (`int[]` vs `int[][]`), which
+//! PostgreSQL does not enforce, so data of other dimensions needs the field changed to match
+//! (or to `pg::Value`).
 //!
 //! Names are readable and keyword-safe: table `invoice_line` → `InvoiceLine`, `"MixedCase"` →
 //! `MixedCase`, column `"first name"` → `first_name` (with `rename`), `type` → `r#type`;
@@ -97,6 +98,8 @@ struct Col {
     name: String,
     type_oid: u32,
     sql_type: String,
+    /// Declared array dimensions (`int[][]` → 2; not enforced by PostgreSQL).
+    ndims: i32,
     not_null: bool,
     identity: String,
     generated: String,
@@ -494,7 +497,13 @@ impl<'a> Gen<'a> {
         let mut fields = Names::default();
         for c in &r.columns {
             let f = fields.claim(&field_name(&c.name), None);
-            let base = self.rust_type(c.type_oid);
+            let mut base = self.rust_type(c.type_oid);
+            // A column declared with several dimensions (`int[][]`) reads as nested vectors.
+            for _ in 1..c.ndims.max(1) {
+                if let Some(inner) = base.strip_prefix("Vec<").and_then(|b| b.strip_suffix('>')) {
+                    base = format!("Vec<Option<Vec<{inner}>>>");
+                }
+            }
             let nullable = !c.not_null || is_view;
             let ty = if nullable {
                 format!("Option<{base}>")

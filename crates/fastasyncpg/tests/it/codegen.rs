@@ -194,6 +194,13 @@ async fn rich_every_row() {
     assert_eq!(empty.c_bool, None);
     let c = db.model::<Containers>().at(1).await.unwrap();
     assert_eq!(c.ints, Some(vec![Some(1), None, Some(3)]));
+    assert_eq!(
+        c.grid,
+        Some(vec![
+            Some(vec![Some(1), Some(2)]),
+            Some(vec![Some(3), None])
+        ])
+    );
     assert_eq!(c.moods, Some(vec![Some(Mood::Sad), Some(Mood::VeryHappy)]));
     assert_eq!(c.feeling, Mood::VeryHappy);
     assert_eq!(c.level, Some(Level::High));

@@ -264,6 +264,9 @@ pub struct Containers {
     /// `addresses`: `address[]`.
     #[fastasyncpg(sql_type = "address[]")]
     pub addresses: Option<Vec<Option<Address>>>,
+    /// `grid`: `integer[]`.
+    #[fastasyncpg(sql_type = "integer[]")]
+    pub grid: Option<Vec<Option<Vec<Option<i32>>>>>,
 }
 
 /// Containers that are not sad.

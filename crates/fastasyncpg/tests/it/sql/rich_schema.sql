@@ -108,17 +108,18 @@ CREATE TABLE containers (
   contact email,
   home address,
   item "Inventory Item",
-  addresses address[]
+  addresses address[],
+  grid integer[][]
 );
 INSERT INTO containers VALUES
   (1, '{1,NULL,3}', '{"a","b c",NULL}', '{1.5,NaN}', '{sad,"very happy"}',
    '{"2024-01-01 00:00+00",NULL}', '{a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11}', '[1,10)', '[2024-01-01,2024-02-01)',
    '(,5.5]', 'empty', '{[1,3),[5,8)}', 'very happy', 'HIGH', 7, 'a@b.c', ROW('Main St', 'Springfield', 12345),
-   ROW('widget', 3, '{x,y}', 'ok'), ARRAY[ROW('A', 'B', 1)::address, NULL]),
+   ROW('widget', 3, '{x,y}', 'ok'), ARRAY[ROW('A', 'B', 1)::address, NULL], '{{1,2},{3,NULL}}'),
   (2, NULL, '{}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'sad', NULL, NULL, NULL, NULL,
-   NULL, NULL),
+   NULL, NULL, NULL),
   (3, '{}', '{""}', '{}', '{}', '{}', '{}', 'empty', '(,)', '[0,0]', '(,)', '{}', 'ok', '1st', 1, 'x@y',
-   ROW(NULL, NULL, NULL), ROW(NULL, NULL, NULL, NULL), '{}');
+   ROW(NULL, NULL, NULL), ROW(NULL, NULL, NULL, NULL), '{}', '{}');
 
 -- Mixed-case and keyword names; a generated column; a composite primary key in a different
 -- order from the columns.
