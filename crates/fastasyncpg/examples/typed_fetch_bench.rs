@@ -4,6 +4,10 @@
 //! ```text
 //! cargo run --release -p fastasyncpg --example typed_fetch_bench
 //! ```
+//!
+//! Measured 2026-11-21 on a shared 2-core Linux VM (load average ~3), PostgreSQL 15.18 over a
+//! Unix socket, rustc 1.95: raw tokio-postgres 6.03 ms, `fetch_as` 6.44 ms (ratio 1.07; five
+//! of five fields decoded straight from the binary data). Runs on that machine ranged 1.07–1.15.
 
 use std::time::{Duration, Instant};
 
