@@ -636,13 +636,22 @@ impl<M: Model> ModelTable<M> {
         M::from_rows(&rows)
     }
 
-    /// Reloads `m` from the database by its primary key (a [`Tracked`] model also gets a new
-    /// snapshot); [`ErrorKind::NotFound`] when the row is gone.
+    /// Reloads `m` from the database by its primary key (a [`Tracked`] model: by the key in
+    /// its snapshot, and it gets a new snapshot); [`ErrorKind::NotFound`] when the row is gone.
     pub async fn refresh(&self, m: &mut impl ModelMut<M>) -> Result<()> {
         let names = Self::pk_names()?;
         let key = m.model().key();
+        // A tracked model is the row its snapshot came from, even if its key field changed.
+        let key_values = match m.saved_values() {
+            Some(snap) => M::KEY
+                .iter()
+                .filter_map(|&i| snap.get(i))
+                .cloned()
+                .collect(),
+            None => M::key_values(&key),
+        };
         let mut args = Vec::new();
-        let cond = key_condition(&names, M::key_values(&key), &mut args);
+        let cond = key_condition(&names, key_values, &mut args);
         let scope = self.scope_sql(&mut args);
         let sql = format!("{} WHERE {cond}{scope}", Self::select_head());
         let rows = self.query(&sql, &args).await?;
