@@ -132,18 +132,10 @@ impl Database {
     /// ```
     ///
     /// A model whose `schema` is not among the schemas of the snapshot adds that schema to
-    /// the snapshot (see [`refresh_with_schemas`](Database::refresh_with_schemas)), so that
-    /// the new table has a handle.
+    /// the snapshot (as [`create_from_schema`](Database::create_from_schema) does), so that the
+    /// new table has a handle.
     pub async fn create_model<M: Model>(&self, opts: CreateModelOptions) -> Result<Table> {
         let spec = table_schema::<M>(&opts)?;
-        if let Some(s) = M::SCHEMA {
-            let snap = self.schema();
-            if !snap.schemas().iter().any(|x| x == s) {
-                let mut all: Vec<&str> = snap.schemas().iter().map(String::as_str).collect();
-                all.push(s);
-                self.refresh_with_schemas(&all).await?;
-            }
-        }
         self.create_from_schema(&spec).await
     }
 }
