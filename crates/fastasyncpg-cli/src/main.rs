@@ -60,6 +60,19 @@ enum Command {
     },
     /// Start a throwaway PostgreSQL, load the Chinook sample database and take the tour.
     Demo,
+    /// Write a Rust module of typed models (one #[derive(Model)] struct per table, enums and
+    /// composite types) for the database's schema.
+    Gen {
+        /// The file to write (`-` for standard output).
+        #[arg(long, value_name = "FILE")]
+        out: String,
+        /// A schema to read (repeatable); default: the search path.
+        #[arg(long = "schema", value_name = "NAME")]
+        schemas: Vec<String>,
+        /// Also write models for views and materialized views.
+        #[arg(long)]
+        views: bool,
+    },
 }
 
 #[tokio::main]
@@ -130,6 +143,21 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             print!("{}", handle.describe());
         }
         Command::Demo => demo::run(cli.url).await?,
+        Command::Gen {
+            out,
+            schemas,
+            views,
+        } => {
+            let db = open(&cli.url).await?;
+            let opts = fastasyncpg::codegen::GenOptions { schemas, views };
+            let src = fastasyncpg::codegen::generate(&db, &opts).await?;
+            if out == "-" {
+                print!("{src}");
+            } else {
+                std::fs::write(&out, src).map_err(|e| format!("cannot write {out}: {e}"))?;
+                eprintln!("wrote {out}");
+            }
+        }
     }
     Ok(())
 }

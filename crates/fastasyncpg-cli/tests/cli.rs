@@ -110,6 +110,71 @@ async fn tables_lists_tables_with_schema() {
     );
 }
 
+/// The committed generated modules of the library's test suite (which compiles them and reads
+/// every row through them). `FASTASYNCPG_BLESS=1` rewrites them from the current generator;
+/// this works even when the current fixtures no longer compile, since this crate does not
+/// include them.
+fn fixture_path(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fastasyncpg/tests/it/generated")
+        .join(format!("{name}.rs"))
+}
+
+fn check_or_bless(name: &str, written: &str) {
+    let path = fixture_path(name);
+    if std::env::var_os("FASTASYNCPG_BLESS").is_some() {
+        std::fs::write(&path, written).expect("write fixture");
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == written,
+        "`fastasyncpg gen` output differs from {}; if intended, regenerate with\n  \
+         FASTASYNCPG_BLESS=1 cargo test -p fastasyncpg-cli gen",
+        path.display()
+    );
+}
+
+fn gen_to_string(url: &str, args: &[&str]) -> String {
+    let out = std::env::temp_dir().join(format!(
+        "fastasyncpg-gen-{}-{}.rs",
+        std::process::id(),
+        args.len()
+    ));
+    let path = out.to_str().expect("utf-8 temp path");
+    let mut all = vec!["gen", "--out", path];
+    all.extend_from_slice(args);
+    let (code, _, err) = fastasyncpg(url, &all);
+    assert_eq!(code, 0, "{err}");
+    let written = std::fs::read_to_string(&out).expect("read generated file");
+    let _ = std::fs::remove_file(&out);
+    written
+}
+
+#[tokio::test]
+async fn gen_writes_the_models_modules() {
+    let url = fastasyncpg_testing::chinook_db().await;
+    check_or_bless("chinook", &gen_to_string(&url, &["--views"]));
+    let (code, stdout, err) = fastasyncpg(&url, &["gen", "--out", "-", "--schema", "public"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(stdout.contains("pub struct InvoiceLine {"), "{stdout}");
+    assert!(!stdout.contains("--views"), "{stdout}");
+
+    let url = fastasyncpg_testing::fresh_db().await;
+    let db = fastasyncpg::connect(&url).await.expect("connect");
+    db.execute(
+        include_str!("../../fastasyncpg/tests/it/sql/rich_schema.sql"),
+        (),
+    )
+    .await
+    .expect("load rich schema");
+    let rich = gen_to_string(
+        &url,
+        &["--schema", "public", "--schema", "other schema", "--views"],
+    );
+    check_or_bless("rich", &rich);
+}
+
 #[tokio::test]
 async fn describe_shows_columns_keys_and_foreign_keys() {
     let url = fastasyncpg_testing::chinook_db().await;

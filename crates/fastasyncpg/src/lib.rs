@@ -31,11 +31,13 @@
 
 mod args;
 pub mod audit;
+pub mod codegen;
 mod config;
 mod conn;
 mod database;
 mod ddl;
 pub mod error;
+pub mod model;
 mod pool;
 mod results;
 mod row;
@@ -52,6 +54,43 @@ pub use conn::Notification;
 pub use database::{connect, create_pool, Database, RowStream};
 pub use ddl::{ColumnDef, CreateOptions, ForeignKeyDef, TableSchema};
 pub use error::{Error, ErrorKind, Result};
+pub use model::{FromRow, Model, ModelTable, Tracked};
+
+/// `#[derive(FromRow)]`: see the [`FromRow`](trait@FromRow) trait.
+#[cfg(feature = "derive")]
+pub use fastasyncpg_derive::FromRow;
+/// `#[derive(Model)]`: see the [`Model`](trait@Model) trait.
+#[cfg(feature = "derive")]
+pub use fastasyncpg_derive::Model;
+/// `#[derive(PgComposite)]`: a Rust struct for a PostgreSQL composite type.
+///
+/// `#[fastasyncpg(type_name = "address")]` (and optionally `schema = "..."`) names the type;
+/// each field is an attribute, read by name (`#[fastasyncpg(rename = "...")]` when they
+/// differ). The struct gets `FromValue`, `Into<Value>` and [`model::SqlType`].
+#[cfg(feature = "derive")]
+pub use fastasyncpg_derive::PgComposite;
+/// `#[derive(PgEnum)]`: a Rust enum for a PostgreSQL enum type.
+///
+/// `#[fastasyncpg(type_name = "mood")]` (and optionally `schema = "..."`) on the enum names
+/// the type; each unit variant is a label, spelled as the variant unless
+/// `#[fastasyncpg(rename = "label")]`. The enum gets `FromValue`, `Into<Value>`,
+/// tokio-postgres `FromSql`/`ToSql`, [`model::SqlType`], `Display` (the label), `label()`,
+/// `from_label()` and `ALL`.
+///
+/// ```
+/// #[derive(fastasyncpg::PgEnum, Debug, Clone, Copy, PartialEq)]
+/// #[fastasyncpg(type_name = "mood")]
+/// enum Mood {
+///     #[fastasyncpg(rename = "sad")]
+///     Sad,
+///     #[fastasyncpg(rename = "very happy")]
+///     VeryHappy,
+/// }
+/// assert_eq!(Mood::VeryHappy.label(), "very happy");
+/// assert_eq!(Mood::from_label("sad"), Some(Mood::Sad));
+/// ```
+#[cfg(feature = "derive")]
+pub use fastasyncpg_derive::PgEnum;
 pub use results::Results;
 pub use row::{Columns, Row};
 pub use schema::Schema;
@@ -59,9 +98,26 @@ pub use table::{Col, IntoKey, Job, Key, Queue, Record, RowsWhere, Table, Tables,
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
 pub use value::{FromValue, Value};
 
+/// The crates whose types appear in models and generated code, so that a program needs no
+/// direct dependency on them: `fastasyncpg::types::chrono::NaiveDate`, `…::uuid::Uuid`,
+/// `…::serde_json::Value`. PostgreSQL-specific value types are in [`value`].
+pub mod types {
+    pub use chrono;
+    pub use serde_json;
+    pub use uuid;
+}
+
 /// Re-exports used by generated code and derive macros. Not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::model::__private::*;
+    pub use crate::model::ModelColumn;
+    pub use crate::model::RowPlan;
     pub use postgres_types;
     pub use tokio_postgres;
 }
+
+/// The README's examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

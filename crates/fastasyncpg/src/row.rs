@@ -93,6 +93,11 @@ impl Row {
         &self.cols
     }
 
+    /// The shared columns (for borrowed row views).
+    pub(crate) fn columns_arc(&self) -> &Arc<Columns> {
+        &self.cols
+    }
+
     /// The underlying tokio-postgres row, for zero-copy typed decoding.
     pub fn raw(&self) -> &tokio_postgres::Row {
         &self.raw

@@ -289,11 +289,28 @@ impl Database {
         }
         stmts.push((AuditKind::Create, create));
         self.run_ddl(&stmts).await?;
-        self.refresh().await?;
+        self.refresh_including(spec.schema.as_deref()).await?;
         match &spec.schema {
             Some(s) => self.t_in(s, &spec.name),
             None => self.t(&spec.name),
         }
+    }
+
+    /// Refreshes the snapshot; when `schema` is outside the schemas it covers (the search path
+    /// or the list given to `refresh_with_schemas`), adds it so a table just created there has
+    /// a handle.
+    pub(crate) async fn refresh_including(&self, schema: Option<&str>) -> Result<()> {
+        if let Some(s) = schema {
+            let snap = self.schema();
+            if !snap.schemas().iter().any(|x| x == s) {
+                let mut list: Vec<&str> = snap.schemas().iter().map(String::as_str).collect();
+                list.push(s);
+                self.refresh_with_schemas(&list).await?;
+                return Ok(());
+            }
+        }
+        self.refresh().await?;
+        Ok(())
     }
 
     /// Runs DDL statements atomically (one implicit transaction), reporting each to the audit

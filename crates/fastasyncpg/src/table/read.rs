@@ -205,6 +205,11 @@ impl RowsWhere {
         self
     }
 
+    /// The table this query reads.
+    pub fn table(&self) -> &Table {
+        &self.table
+    }
+
     /// The SQL and arguments that would run (the seed's `debug=True`).
     pub fn sql(&self) -> Result<(String, Vec<crate::Value>)> {
         let t = &self.table;

@@ -1,8 +1,11 @@
 //! fastasyncpg's integration tests: one binary (links once), one throwaway PostgreSQL server per
 //! run, a fresh database per test.
 
+mod codegen;
 mod common;
 mod core;
+mod generated;
+mod models;
 mod tables;
 mod tables_bench;
 mod tables_bulk;

@@ -334,3 +334,25 @@ async fn defect_18_no_parsing_without_a_hook() {
     db.fetch("SELECT * FROM z", ()).await.unwrap();
     assert_eq!(db.__audit_classified(), 100);
 }
+
+#[tokio::test]
+async fn create_from_schema_in_a_schema_outside_the_search_path() {
+    let db = crate::common::db().await;
+    db.execute("CREATE SCHEMA elsewhere", ()).await.unwrap();
+    let spec = fastasyncpg::TableSchema::new("thing")
+        .in_schema("elsewhere")
+        .column(fastasyncpg::ColumnDef::new("id", "bigint").identity())
+        .column(fastasyncpg::ColumnDef::new("label", "text"))
+        .primary_key(&["id"]);
+    let t = db.create_from_schema(&spec).await.unwrap();
+    assert_eq!(t.schema(), "elsewhere");
+    let row = t.insert(fastasyncpg::record! {label: "x"}).await.unwrap();
+    assert_eq!(row.get::<String, _>("label").unwrap(), "x");
+    // Tables on the search path are still there.
+    db.execute("CREATE TABLE here (id int PRIMARY KEY)", ())
+        .await
+        .unwrap();
+    db.refresh().await.unwrap();
+    assert!(db.t("here").is_ok());
+    assert!(db.t_in("elsewhere", "thing").is_ok());
+}

@@ -1,0 +1,10 @@
+use fastasyncpg::Model;
+
+#[derive(Model)]
+#[fastasyncpg(table)]
+struct User {
+    #[fastasyncpg(primary_key)]
+    id: i64,
+}
+
+fn main() {}

@@ -1,0 +1,12 @@
+use fastasyncpg::FromRow;
+
+#[derive(FromRow)]
+enum Mood {
+    Happy,
+    Sad,
+}
+
+#[derive(FromRow)]
+struct Pair(i64, String);
+
+fn main() {}
