@@ -56,13 +56,68 @@ pub async fn refresh(db: &fastasyncpg::Database) -> R<()> {
     Err(TABLE_NA.into())
 }
 
-/// A record as the table API takes it (a guess: column name → value pairs).
+/// A record as the table API takes it.
 #[cfg(feature = "table-api")]
-fn to_record(r: &Rec) -> Vec<(&'static str, fastasyncpg::Value)> {
-    vec![
-        ("id", r.id.into()),
-        ("name", r.name.clone().into()),
-        ("qty", r.qty.into()),
-        ("note", r.note.clone().into()),
-    ]
+fn to_record(r: &Rec) -> fastasyncpg::Record {
+    fastasyncpg::Record::new()
+        .with("id", r.id)
+        .with("name", r.name.clone())
+        .with("qty", r.qty)
+        .with("note", r.note.clone())
+}
+
+// ---- typed models (`#[derive(FromRow)]`, `#[derive(Model)]`, `db.model::<T>()`) ----------
+
+/// W1 through a typed row: `abalance` only.
+#[cfg(feature = "models")]
+#[derive(fastasyncpg::FromRow, Debug)]
+pub struct Balance {
+    pub abalance: i32,
+}
+
+/// The whole `pgbench_accounts` row as a model.
+#[cfg(feature = "models")]
+#[derive(fastasyncpg::Model, Debug, Clone, PartialEq)]
+#[fastasyncpg(table = "pgbench_accounts")]
+pub struct AccountModel {
+    #[fastasyncpg(primary_key)]
+    pub aid: i32,
+    pub bid: i32,
+    pub abalance: i32,
+    pub filler: Option<String>,
+}
+
+/// W1: `db.fetchrow_as::<Balance>(sql, (aid,))`.
+pub async fn model_w1(db: &fastasyncpg::Database, sql: &str, aid: i32) -> R<i64> {
+    #[cfg(feature = "models")]
+    {
+        let b = db.fetchrow_as::<Balance>(sql, (aid,)).await?.ok_or("no row")?;
+        return Ok(b.abalance as i64);
+    }
+    #[allow(unreachable_code)]
+    Err(MODELS_NA.into())
+}
+
+/// W1t: `db.model::<AccountModel>().get(aid)`.
+pub async fn model_get(db: &fastasyncpg::Database, aid: i32) -> R<i64> {
+    #[cfg(feature = "models")]
+    {
+        let a = db.model::<AccountModel>().get(aid).await?.ok_or("no row")?;
+        return Ok(a.abalance as i64);
+    }
+    #[allow(unreachable_code)]
+    Err(MODELS_NA.into())
+}
+
+/// W3: `db.fetch_as::<AccountModel>(sql, (lo, hi))`; returns the number of rows.
+pub async fn model_fetch(db: &fastasyncpg::Database, sql: &str, lo: i32, hi: i32) -> R<usize> {
+    #[cfg(feature = "models")]
+    {
+        let v = db.fetch_as::<AccountModel>(sql, (lo, hi)).await?;
+        let x: i64 = v.iter().map(|a| a.abalance as i64 + a.bid as i64).sum();
+        std::hint::black_box(x);
+        return Ok(v.len());
+    }
+    #[allow(unreachable_code)]
+    Err(MODELS_NA.into())
 }

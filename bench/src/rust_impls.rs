@@ -294,7 +294,13 @@ async fn w1(p: &Params) -> R<Outcome> {
                 row.raw().get::<_, i32>(0) as i64
             })
         }
-        "fastasyncpg-model" => return Ok(Outcome::na(pending::MODELS_NA)),
+        "fastasyncpg-model" => {
+            if !pending::MODELS {
+                return Ok(Outcome::na(pending::MODELS_NA));
+            }
+            let db = fastasyncpg::connect(&p.url).await?;
+            seq_loop!(p, aid => pending::model_w1(&db, SQL_W1, aid).await?)
+        }
         "sqlx" => {
             let mut c = sqlx::PgConnection::connect(&p.url).await?;
             seq_loop!(p, aid => {
@@ -327,7 +333,13 @@ async fn w1t(p: &Params) -> R<Outcome> {
                 row.values()?.iter().map(value_i64).sum::<i64>()
             })
         }
-        "fastasyncpg-model" => return Ok(Outcome::na(pending::MODELS_NA)),
+        "fastasyncpg-model" => {
+            if !pending::MODELS {
+                return Ok(Outcome::na(pending::MODELS_NA));
+            }
+            let db = fastasyncpg::connect(&p.url).await?;
+            seq_loop!(p, aid => pending::model_get(&db, aid).await?)
+        }
         "sqlx" => {
             let mut c = sqlx::PgConnection::connect(&p.url).await?;
             seq_loop!(p, aid => {
@@ -559,7 +571,13 @@ async fn w3(p: &Params) -> R<Outcome> {
                 v.len()
             })
         }
-        "fastasyncpg-model" => return Ok(Outcome::na(pending::MODELS_NA)),
+        "fastasyncpg-model" => {
+            if !pending::MODELS {
+                return Ok(Outcome::na(pending::MODELS_NA));
+            }
+            let db = fastasyncpg::connect(&p.url).await?;
+            fetch_loop!(lo, hi => pending::model_fetch(&db, SQL_W3, lo, hi).await?)
+        }
         "sqlx" => {
             let mut c = sqlx::PgConnection::connect(&p.url).await?;
             fetch_loop!(lo, hi => {
