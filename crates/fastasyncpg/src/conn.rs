@@ -152,12 +152,18 @@ impl Conn {
         self.notifications.lock().ok()?.take()
     }
 
+    /// The cached statement for `sql`, if any.
+    pub(crate) fn cached(&self, sql: &str) -> Result<Option<Prepared>> {
+        match &self.cache {
+            Some(cache) => Ok(cache.lock().map_err(|_| poisoned())?.get(sql)),
+            None => Ok(None),
+        }
+    }
+
     /// Prepares `sql`, through the cache when there is one.
     pub(crate) async fn prepare(&self, sql: &str) -> Result<Prepared> {
-        if let Some(cache) = &self.cache {
-            if let Some(p) = cache.lock().map_err(|_| poisoned())?.get(sql) {
-                return Ok(p);
-            }
+        if let Some(p) = self.cached(sql)? {
+            return Ok(p);
         }
         let stmt = self.client.prepare(sql).await?;
         let p = Prepared {
@@ -219,31 +225,47 @@ impl Conn {
         }
     }
 
-    /// Runs `sql` with `args` and returns its first row (if any) and the number of rows. Streams the rows instead of collecting them: only the first is kept, the rest
-    /// are read and dropped (so an error raised by a later row still fails the query).
+    /// Runs `sql` with `args` and returns its first row (if any) and the number of rows.
+    /// Streams the rows instead of collecting them: only the first is kept, the rest are read
+    /// and dropped (so an error raised by a later row still fails the query).
     pub(crate) async fn query_first(
         &self,
         sql: &str,
         args: &[Value],
     ) -> Result<(Arc<Columns>, Option<tokio_postgres::Row>, u64)> {
-        match self.mode {
-            StatementCacheMode::Named => {
-                self.queries.fetch_add(1, Ordering::Relaxed);
-                let mut retried = false;
-                loop {
-                    let p = self.prepare(sql).await?;
-                    let coerced = coerce_args(&p.stmt, args)?;
-                    match first_of(self.client.query_raw(&p.stmt, coerced.iter())).await {
-                        Ok((first, n)) => return Ok((p.cols, first, n)),
-                        Err(e) if !retried && self.stale_statement(sql, &e) => retried = true,
-                        Err(e) => return Err(e.into()),
-                    }
+        if self.mode != StatementCacheMode::Named {
+            let (cols, rows) = self.query(sql, args).await?;
+            let n = rows.len() as u64;
+            return Ok((cols, rows.into_iter().next(), n));
+        }
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let mut retried = false;
+        loop {
+            // A cache hit is checked without building the (large) prepare future.
+            let p = match self.cached(sql)? {
+                Some(p) => p,
+                None => self.prepare(sql).await?,
+            };
+            let coerced = coerce_args(&p.stmt, args)?;
+            let r: std::result::Result<_, tokio_postgres::Error> = async {
+                let stream = self.client.query_raw(&p.stmt, coerced.iter()).await?;
+                futures_util::pin_mut!(stream);
+                let first = match stream.next().await {
+                    Some(r) => Some(r?),
+                    None => return Ok((None, 0)),
+                };
+                let mut n = 1;
+                while let Some(r) = stream.next().await {
+                    r?;
+                    n += 1;
                 }
+                Ok((first, n))
             }
-            StatementCacheMode::Unnamed => {
-                let (cols, rows) = self.query(sql, args).await?;
-                let n = rows.len() as u64;
-                Ok((cols, rows.into_iter().next(), n))
+            .await;
+            match r {
+                Ok((first, n)) => return Ok((p.cols, first, n)),
+                Err(e) if !retried && self.stale_statement(sql, &e) => retried = true,
+                Err(e) => return Err(e.into()),
             }
         }
     }
@@ -349,29 +371,6 @@ impl Conn {
 
 fn poisoned() -> Error {
     Error::new(crate::ErrorKind::Other, "statement cache lock poisoned")
-}
-
-/// Reads the first row of a streamed result and drains the rest, counting them.
-async fn first_of<F>(
-    start: F,
-) -> std::result::Result<(Option<tokio_postgres::Row>, u64), tokio_postgres::Error>
-where
-    F: std::future::Future<
-        Output = std::result::Result<tokio_postgres::RowStream, tokio_postgres::Error>,
-    >,
-{
-    let stream = start.await?;
-    futures_util::pin_mut!(stream);
-    let first = match stream.next().await {
-        Some(r) => Some(r?),
-        None => return Ok((None, 0)),
-    };
-    let mut n = 1;
-    while let Some(r) = stream.next().await {
-        r?;
-        n += 1;
-    }
-    Ok((first, n))
 }
 
 /// An argument already coerced to its parameter's type: encoded as is, without the second

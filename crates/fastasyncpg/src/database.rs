@@ -200,15 +200,32 @@ impl Database {
         Ok(c)
     }
 
+    /// The held connection, checked as [`conn`](Self::conn) does, without awaiting; `None`
+    /// for a pool.
+    fn held_now(&self) -> Option<Result<&Conn>> {
+        let Target::Held { conn, tx } = &self.target else {
+            return None;
+        };
+        if let Some(tx) = tx {
+            if !tx.active.load(Ordering::SeqCst) {
+                return Some(Err(tx_over()));
+            }
+        }
+        let c: &Conn = conn;
+        let gen = self.inner.schema_gen.load(Ordering::Relaxed);
+        if c.schema_gen.swap(gen, Ordering::Relaxed) != gen {
+            c.clear_cache();
+        }
+        Some(Ok(c))
+    }
+
     async fn conn_unchecked(&self) -> Result<ConnRef<'_>> {
         match &self.target {
             Target::Pool(p) => Ok(ConnRef::Pooled(p.get().await.map_err(pool_error)?)),
             Target::Held { conn, tx } => {
                 if let Some(tx) = tx {
                     if !tx.active.load(Ordering::SeqCst) {
-                        return Err(Error::usage(
-                            "this transaction is already committed or rolled back; use the database handle it came from",
-                        ));
+                        return Err(tx_over());
                     }
                 }
                 Ok(ConnRef::Held(conn))
@@ -298,8 +315,15 @@ impl Database {
         sql: &str,
         args: &[Value],
     ) -> Result<(Option<Row>, u64)> {
-        let conn = self.conn().await?;
-        let (cols, first, n) = self.timed(&conn, conn.query_first(sql, args)).await?;
+        // A held connection without a timeout (the common case) runs the query directly: no
+        // borrowed-connection or timeout future wrapped around it.
+        let (cols, first, n) = match self.held_now() {
+            Some(c) if self.timeout.is_none() => c?.query_first(sql, args).await?,
+            _ => {
+                let conn = self.conn().await?;
+                self.timed(&conn, conn.query_first(sql, args)).await?
+            }
+        };
         Ok((first.map(|r| Row::new(cols, r)), n))
     }
 
@@ -605,6 +629,12 @@ impl Database {
             p.close();
         }
     }
+}
+
+fn tx_over() -> Error {
+    Error::usage(
+        "this transaction is already committed or rolled back; use the database handle it came from",
+    )
 }
 
 impl fmt::Display for Database {
