@@ -7,7 +7,7 @@ use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use futures_util::StreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use lru::LruCache;
 use tokio::sync::mpsc;
 use tokio_postgres::types::{ToSql, Type};
@@ -209,13 +209,12 @@ impl Conn {
                 }
             }
             StatementCacheMode::Unnamed => {
-                let params: Vec<(TextParam<'_>, Type)> =
-                    args.iter().map(|v| (TextParam(v), Type::UNKNOWN)).collect();
-                let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
-                    .iter()
-                    .map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone()))
-                    .collect();
-                let rows = self.client.query_typed(sql, &typed).await?;
+                let rows: Vec<tokio_postgres::Row> = self
+                    .client
+                    .query_typed_raw(sql, text_params(args))
+                    .await?
+                    .try_collect()
+                    .await?;
                 let cols = match rows.first() {
                     Some(r) => Arc::new(Columns::from_pg(r.columns())),
                     None => Arc::new(Columns::default()),
@@ -308,7 +307,7 @@ impl Conn {
                 Ok((Some(p.cols), s))
             }
             StatementCacheMode::Unnamed => {
-                let params = args.iter().map(|v| (TextParam(v), Type::UNKNOWN));
+                let params = text_params(args);
                 Ok((None, self.client.query_typed_raw(sql, params).await?))
             }
         }
@@ -331,13 +330,10 @@ impl Conn {
                 }
             }
             StatementCacheMode::Unnamed => {
-                let params: Vec<(TextParam<'_>, Type)> =
-                    args.iter().map(|v| (TextParam(v), Type::UNKNOWN)).collect();
-                let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
-                    .iter()
-                    .map(|(p, t)| (p as &(dyn ToSql + Sync), t.clone()))
-                    .collect();
-                Ok(self.client.execute_typed(sql, &typed).await?)
+                let stream = self.client.query_typed_raw(sql, text_params(args)).await?;
+                futures_util::pin_mut!(stream);
+                while stream.try_next().await?.is_some() {}
+                Ok(stream.rows_affected().unwrap_or(0))
             }
         }
     }
@@ -432,6 +428,11 @@ pub(crate) fn coerce_args<'a>(stmt: &Statement, args: &'a [Value]) -> Result<Vec
 
 pub(crate) fn as_params<'a>(vals: &'a [Bound<'a>]) -> Vec<&'a (dyn ToSql + Sync)> {
     vals.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
+}
+
+/// The arguments of an unnamed statement: text format, types left for the server to infer.
+fn text_params(args: &[Value]) -> impl ExactSizeIterator<Item = (TextParam<'_>, Type)> {
+    args.iter().map(|v| (TextParam(v), Type::UNKNOWN))
 }
 
 /// A value sent in text format with an unspecified type: the server infers the type from the

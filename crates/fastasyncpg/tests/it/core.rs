@@ -401,9 +401,11 @@ async fn unnamed_mode_prepares_no_named_statements() {
     )
     .await
     .unwrap();
-    db.execute("INSERT INTO t VALUES ($1, $2, $3)", args![1, "happy", 2])
+    let n = db
+        .execute("INSERT INTO t VALUES ($1, $2, $3)", args![1, "happy", 2])
         .await
         .unwrap();
+    assert_eq!(n, 1, "rows affected in unnamed mode");
     let row = db
         .fetchrow("SELECT id, m::text, x FROM t WHERE m = ?", args!["happy"])
         .await
