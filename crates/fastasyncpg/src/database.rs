@@ -344,7 +344,7 @@ impl Database {
     /// may hold several statements separated by `;`: they run in one round trip (simple query
     /// protocol) and the result is the sum of the rows they affected.
     ///
-    /// Placeholders: `$1`, `?` and `:name`, in any mix (see [`crate::sql`]).
+    /// Placeholders: `$1`, `?` and `:name`, in any mix (see [`crate::sql::placeholders`]).
     pub async fn execute(&self, sql: &str, args: impl IntoArgs) -> Result<u64> {
         let a = args.into_args();
         if a.is_empty() {

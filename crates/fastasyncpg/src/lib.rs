@@ -26,6 +26,21 @@
 //! assert_eq!(title, "For Those About To Rock We Salute You");
 //! # Ok(()) }
 //! ```
+//!
+//! Tables are handles: `db.t("artist")?.at(1).await?`, `.rows_where(..)`, `.insert(record!{..})`,
+//! scoped with `.xtra(..)` (see [`Table`]); typed models derive [`Model`] (see [`model`]); the
+//! README has the full tour and a table from fastasyncpg / asyncpg names to these.
+//!
+//! ## Features
+//!
+//! | feature | default | what |
+//! |---|---|---|
+//! | `derive` | yes | `#[derive(FromRow, Model, PgEnum, PgComposite)]` |
+//! | `rust_decimal` | no | conversions between [`value::Numeric`] and `rust_decimal::Decimal` |
+//!
+//! Dates and times use `chrono`, UUIDs `uuid`, JSON `serde_json` (re-exported in [`types`]).
+//! TLS is not built in yet: connections use `sslmode=disable`/`prefer` without TLS, and
+//! `sslmode=require` fails at connect.
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 

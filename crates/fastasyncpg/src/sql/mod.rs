@@ -1,6 +1,6 @@
 //! SQL text helpers: placeholder conversion and identifier quoting.
 
-mod placeholders;
+pub mod placeholders;
 
 pub use placeholders::{conv_placeholders, plan, ArgSource, Converted, Plan};
 
