@@ -532,3 +532,17 @@ async fn cached_statement_survives_ddl() {
         .unwrap();
     assert_eq!(r.len(), 2);
 }
+
+#[tokio::test]
+async fn sslmode_require_fails_clearly_without_tls() {
+    let url = fastasyncpg_testing::fresh_db().await;
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let e = fastasyncpg::connect(&format!("{url}{sep}sslmode=require"))
+        .await
+        .unwrap_err();
+    let s = e.to_string();
+    assert!(
+        s.contains("cannot connect") && s.to_lowercase().contains("tls"),
+        "{s}"
+    );
+}
