@@ -60,6 +60,17 @@ fn rename_attr(attrs_: &[syn::Attribute], what: &str) -> syn::Result<Option<LitS
     Ok(rename)
 }
 
+impl TypeAttrs {
+    /// The type's SQL name, quoted and escaped (schema-qualified when a schema is given).
+    fn qualified(&self) -> String {
+        let name = quote_ident(&self.type_name.value());
+        match &self.schema {
+            Some(s) => format!("{}.{name}", quote_ident(&s.value())),
+            None => name,
+        }
+    }
+}
+
 fn schema_tokens(s: &Option<LitStr>) -> Tokens {
     match s {
         Some(s) => quote!(::core::option::Option::Some(#s)),
@@ -107,14 +118,7 @@ pub(crate) fn pg_enum(input: &DeriveInput) -> syn::Result<Tokens> {
     let name = &input.ident;
     let type_name = &ta.type_name;
     let schema = schema_tokens(&ta.schema);
-    let qualified = match &ta.schema {
-        Some(s) => format!(
-            "{}.{}",
-            quote_ident(&s.value()),
-            quote_ident(&type_name.value())
-        ),
-        None => quote_ident(&type_name.value()),
-    };
+    let qualified = ta.qualified();
     Ok(quote! {
         #[automatically_derived]
         impl #name {
@@ -237,14 +241,7 @@ pub(crate) fn pg_composite(input: &DeriveInput) -> syn::Result<Tokens> {
     let idx = 0..idents.len();
     let name = &input.ident;
     let type_name = &ta.type_name;
-    let qualified = match &ta.schema {
-        Some(s) => format!(
-            "{}.{}",
-            quote_ident(&s.value()),
-            quote_ident(&type_name.value())
-        ),
-        None => quote_ident(&type_name.value()),
-    };
+    let qualified = ta.qualified();
     Ok(quote! {
         #[automatically_derived]
         impl ::fastasyncpg::FromValue for #name {
