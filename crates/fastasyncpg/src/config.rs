@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use tokio_postgres::config::{Host, SslMode};
+use tokio_postgres::config::Host;
 
+use crate::connect::{LoadBalanceHosts, TargetSessionAttrs};
 use crate::error::{Error, Result};
+use crate::tls::{RootCert, SslMode, SslOptions};
 
 /// How a connection prepares statements.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,6 +35,9 @@ pub struct ConnectOptions {
     pub(crate) statement_cache_size: usize,
     pub(crate) cache_mode: StatementCacheMode,
     pub(crate) command_timeout: Option<Duration>,
+    pub(crate) ssl: SslOptions,
+    pub(crate) target_session_attrs: TargetSessionAttrs,
+    pub(crate) load_balance_hosts: LoadBalanceHosts,
 }
 
 impl fmt::Debug for ConnectOptions {
@@ -42,15 +47,24 @@ impl fmt::Debug for ConnectOptions {
             .field("statement_cache_size", &self.statement_cache_size)
             .field("cache_mode", &self.cache_mode)
             .field("command_timeout", &self.command_timeout)
+            .field("sslmode", &self.ssl.mode)
+            .field("target_session_attrs", &self.target_session_attrs)
             .finish()
     }
 }
 
-/// Our own options, accepted in the DSN (URL query or `key=value`) besides libpq's.
-const OWN_KEYS: [&str; 3] = [
+/// Options this crate handles itself, accepted in the DSN (URL query or `key=value`): ours, and
+/// libpq's that tokio-postgres does not implement the way libpq does (TLS, host selection).
+const OWN_KEYS: [&str; 9] = [
     "statement_cache_size",
     "statement_cache_mode",
     "command_timeout",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "target_session_attrs",
+    "load_balance_hosts",
 ];
 
 impl ConnectOptions {
@@ -65,7 +79,14 @@ impl ConnectOptions {
     /// Parses a `postgres[ql]://user:pass@host:port/db?option=value` URL or a
     /// `host=... port=... user=... dbname=...` DSN; an empty string means "from the environment".
     /// Anything the DSN leaves out comes from `PGHOST`, `PGPORT`, `PGUSER`, `PGPASSWORD`,
-    /// `PGDATABASE`, `PGPASSFILE` (or `~/.pgpass`), `PGAPPNAME`, `PGSSLMODE`, `PGCONNECT_TIMEOUT`.
+    /// `PGDATABASE`, `PGPASSFILE` (or `~/.pgpass`), `PGAPPNAME`, `PGCONNECT_TIMEOUT`,
+    /// `PGSSLMODE`, `PGSSLROOTCERT`, `PGSSLCERT`, `PGSSLKEY`, `PGTARGETSESSIONATTRS`,
+    /// `PGLOADBALANCEHOSTS`.
+    ///
+    /// Several hosts are written `host=a,b port=5432,5433` or `postgresql://a:5432,b:5433/db`;
+    /// see [`target_session_attrs`](Self::target_session_attrs) for how one is chosen. TLS
+    /// follows libpq's `sslmode` (default `prefer`), `sslrootcert` (a file or `system`),
+    /// `sslcert` and `sslkey`: see [`crate::tls`].
     ///
     /// Besides libpq's options the DSN accepts `statement_cache_size=N`,
     /// `statement_cache_mode=named|unnamed` and `command_timeout=SECONDS`.
@@ -78,7 +99,7 @@ impl ConnectOptions {
                 }
             }
         }
-        let (rest, own) = split_own_options(dsn);
+        let (rest, own) = split_own_options(dsn)?;
         let mut pg = if rest.is_empty() {
             tokio_postgres::Config::new()
         } else {
@@ -91,7 +112,26 @@ impl ConnectOptions {
             statement_cache_size: 100,
             cache_mode: StatementCacheMode::Named,
             command_timeout: None,
+            ssl: SslOptions::default(),
+            target_session_attrs: TargetSessionAttrs::Any,
+            load_balance_hosts: LoadBalanceHosts::Disable,
         };
+        let mut own = own;
+        // The environment fills what the DSN left out (libpq's precedence).
+        for (key, var) in [
+            ("sslmode", "PGSSLMODE"),
+            ("sslrootcert", "PGSSLROOTCERT"),
+            ("sslcert", "PGSSLCERT"),
+            ("sslkey", "PGSSLKEY"),
+            ("target_session_attrs", "PGTARGETSESSIONATTRS"),
+            ("load_balance_hosts", "PGLOADBALANCEHOSTS"),
+        ] {
+            if !own.iter().any(|(k, _)| k == key) {
+                if let Some(v) = env(var) {
+                    own.push((key.to_string(), v));
+                }
+            }
+        }
         for (k, v) in own {
             match k.as_str() {
                 "statement_cache_size" => {
@@ -118,6 +158,18 @@ impl ConnectOptions {
                     })?;
                     opts.command_timeout = (secs > 0.0).then(|| Duration::from_secs_f64(secs));
                 }
+                "sslmode" => opts.ssl.mode = v.parse()?,
+                "sslrootcert" => {
+                    opts.ssl.root_cert = Some(if v == "system" {
+                        RootCert::System
+                    } else {
+                        RootCert::File(PathBuf::from(v))
+                    })
+                }
+                "sslcert" => opts.ssl.cert = Some(PathBuf::from(v)),
+                "sslkey" => opts.ssl.key = Some(PathBuf::from(v)),
+                "target_session_attrs" => opts.target_session_attrs = v.parse()?,
+                "load_balance_hosts" => opts.load_balance_hosts = v.parse()?,
                 _ => {}
             }
         }
@@ -147,7 +199,7 @@ impl ConnectOptions {
         let mut pg = self.pg.clone();
         // Config has no way to clear hosts: rebuild from a DSN holding only the other settings.
         let port = pg.get_ports().first().copied();
-        pg = rebuild_without_hosts(&pg);
+        pg = without_hosts(&pg);
         pg.host(host);
         if let Some(p) = port {
             pg.port(p);
@@ -159,7 +211,7 @@ impl ConnectOptions {
     /// Sets the port.
     pub fn port(mut self, port: u16) -> Self {
         let hosts = self.pg.get_hosts().to_vec();
-        let mut pg = rebuild_without_hosts(&self.pg);
+        let mut pg = without_hosts(&self.pg);
         for h in hosts {
             match h {
                 Host::Tcp(s) => pg.host(&s),
@@ -203,23 +255,99 @@ impl ConnectOptions {
         self
     }
 
+    /// Replaces the hosts with several `(host, port)` pairs, tried as
+    /// [`target_session_attrs`](Self::target_session_attrs) and
+    /// [`load_balance_hosts`](Self::load_balance_hosts) say (libpq's `host=a,b port=1,2`).
+    /// A host starting with `/` is a unix-socket directory.
+    pub fn hosts<'a>(mut self, hosts: impl IntoIterator<Item = (&'a str, u16)>) -> Self {
+        let mut pg = without_hosts(&self.pg);
+        for (h, p) in hosts {
+            if h.starts_with('/') {
+                pg.host_path(h);
+            } else {
+                pg.host(h);
+            }
+            pg.port(p);
+        }
+        self.pg = pg;
+        self
+    }
+
+    /// Which of several hosts a connection may use: any (default), `ReadWrite` (the primary),
+    /// `ReadOnly`, `Primary`, `Standby` or `PreferStandby` — libpq's `target_session_attrs`.
+    /// Each new connection of a pool chooses again, so after a failover a pool with
+    /// `ReadWrite` finds the promoted standby as soon as its connections to the old primary
+    /// are gone.
+    pub fn target_session_attrs(mut self, attrs: TargetSessionAttrs) -> Self {
+        self.target_session_attrs = attrs;
+        self
+    }
+
+    /// Try the hosts in a random order for each connection (libpq's
+    /// `load_balance_hosts=random`).
+    pub fn load_balance_hosts(mut self, lb: LoadBalanceHosts) -> Self {
+        self.load_balance_hosts = lb;
+        self
+    }
+
+    /// libpq's `sslmode` (default [`SslMode::Prefer`]); see [`crate::tls`].
+    pub fn ssl_mode(mut self, mode: SslMode) -> Self {
+        self.ssl.mode = mode;
+        self
+    }
+
+    /// A PEM file of trusted CA certificates (`sslrootcert`).
+    pub fn ssl_root_cert(mut self, path: impl Into<PathBuf>) -> Self {
+        self.ssl.root_cert = Some(RootCert::File(path.into()));
+        self
+    }
+
+    /// Trust the platform's root certificates (`sslrootcert=system`); needs
+    /// [`SslMode::VerifyFull`], which this also sets.
+    pub fn ssl_root_cert_system(mut self) -> Self {
+        self.ssl.root_cert = Some(RootCert::System);
+        self.ssl.mode = SslMode::VerifyFull;
+        self
+    }
+
+    /// A client certificate and its private key, both PEM files (`sslcert` / `sslkey`). The key
+    /// must not be readable by group or others, as libpq requires.
+    pub fn ssl_client_cert(mut self, cert: impl Into<PathBuf>, key: impl Into<PathBuf>) -> Self {
+        self.ssl.cert = Some(cert.into());
+        self.ssl.key = Some(key.into());
+        self
+    }
+
+    /// The TLS mode in force.
+    pub fn get_ssl_mode(&self) -> SslMode {
+        self.ssl.mode
+    }
+
+    /// The session attributes a host must have.
+    pub fn get_target_session_attrs(&self) -> TargetSessionAttrs {
+        self.target_session_attrs
+    }
+
     /// The underlying tokio-postgres settings.
     pub fn pg_config(&self) -> &tokio_postgres::Config {
         &self.pg
     }
 
-    /// The settings as a URL, without the password.
+    /// The settings as a URL, without the password: every host with its port, and the
+    /// `sslmode` / `target_session_attrs` when they are not the defaults.
     pub fn url(&self) -> String {
         let pg = &self.pg;
         let user = pg.get_user().unwrap_or("");
         let db = pg.get_dbname().unwrap_or("");
-        let port = pg.get_ports().first().copied().unwrap_or(5432);
+        let ports = pg.get_ports();
+        let port_of = |i: usize| ports.get(i).or(ports.first()).copied().unwrap_or(5432);
         let mut tcp = Vec::new();
         let mut sockets = Vec::new();
-        for h in pg.get_hosts() {
+        for (i, h) in pg.get_hosts().iter().enumerate() {
             match h {
-                Host::Tcp(s) => tcp.push(s.clone()),
-                Host::Unix(p) => sockets.push(p.display().to_string()),
+                Host::Tcp(s) if s.contains(':') => tcp.push(format!("[{s}]:{}", port_of(i))),
+                Host::Tcp(s) => tcp.push(format!("{s}:{}", port_of(i))),
+                Host::Unix(p) => sockets.push((p.display().to_string(), port_of(i))),
             }
         }
         let userpart = if user.is_empty() {
@@ -227,26 +355,29 @@ impl ConnectOptions {
         } else {
             format!("{}@", pct(user))
         };
-        if !tcp.is_empty() {
-            let hosts: Vec<String> = tcp
-                .iter()
-                .map(|h| {
-                    if h.contains(':') {
-                        format!("[{h}]:{port}")
-                    } else {
-                        format!("{h}:{port}")
-                    }
-                })
-                .collect();
-            format!("postgresql://{userpart}{}/{}", hosts.join(","), pct(db))
+        let mut query = Vec::new();
+        let mut url = if !tcp.is_empty() {
+            format!("postgresql://{userpart}{}/{}", tcp.join(","), pct(db))
         } else {
-            let host = sockets.first().cloned().unwrap_or_default();
-            format!(
-                "postgresql://{userpart}/{}?host={}&port={port}",
-                pct(db),
-                pct(&host)
-            )
+            format!("postgresql://{userpart}/{}", pct(db))
+        };
+        if tcp.is_empty() {
+            if let Some((host, port)) = sockets.first() {
+                query.push(format!("host={}", pct(host)));
+                query.push(format!("port={port}"));
+            }
         }
+        if self.ssl.mode != SslMode::Prefer {
+            query.push(format!("sslmode={}", self.ssl.mode));
+        }
+        if self.target_session_attrs != TargetSessionAttrs::Any {
+            query.push(format!("target_session_attrs={}", self.target_session_attrs));
+        }
+        if !query.is_empty() {
+            url.push('?');
+            url.push_str(&query.join("&"));
+        }
+        url
     }
 
     /// Connects one connection.
@@ -342,18 +473,19 @@ fn pct(s: &str) -> String {
     out
 }
 
-/// Removes our own options from a DSN so tokio-postgres accepts the rest.
-fn split_own_options(dsn: &str) -> (String, Vec<(String, String)>) {
+/// Removes our own options from a DSN so tokio-postgres accepts the rest. URL query values are
+/// percent-decoded; `key=value` values may be quoted (`'a b'`, with `\'` and `\\` escapes).
+fn split_own_options(dsn: &str) -> Result<(String, Vec<(String, String)>)> {
     let mut own = Vec::new();
     if dsn.starts_with("postgres://") || dsn.starts_with("postgresql://") {
         let Some((base, query)) = dsn.split_once('?') else {
-            return (dsn.to_string(), own);
+            return Ok((dsn.to_string(), own));
         };
         let mut keep = Vec::new();
         for kv in query.split('&').filter(|s| !s.is_empty()) {
             let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
             if OWN_KEYS.contains(&k) {
-                own.push((k.to_string(), v.to_string()));
+                own.push((k.to_string(), pct_decode(v)));
             } else {
                 keep.push(kv);
             }
@@ -363,25 +495,102 @@ fn split_own_options(dsn: &str) -> (String, Vec<(String, String)>) {
         } else {
             format!("{base}?{}", keep.join("&"))
         };
-        (rest, own)
+        Ok((rest, own))
     } else {
-        // key=value form; values may be quoted with '...'. Our keys never need quoting.
-        let mut keep = Vec::new();
-        for part in dsn.split_whitespace() {
-            match part.split_once('=') {
-                Some((k, v)) if OWN_KEYS.contains(&k) => own.push((k.to_string(), v.to_string())),
-                _ => keep.push(part),
+        let mut keep = String::new();
+        let mut chars = dsn.chars().peekable();
+        loop {
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            if chars.peek().is_none() {
+                break;
+            }
+            let mut key = String::new();
+            while let Some(c) = chars.next_if(|c| *c != '=' && !c.is_whitespace()) {
+                key.push(c);
+            }
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            if chars.next_if_eq(&'=').is_none() {
+                return Err(Error::config(format!(
+                    "invalid connection string: {key:?} has no value (expected key=value)"
+                )));
+            }
+            while chars.next_if(|c| c.is_whitespace()).is_some() {}
+            // The raw text (re-emitted for tokio-postgres) and the unquoted value.
+            let mut raw = String::new();
+            let mut value = String::new();
+            if chars.next_if_eq(&'\'').is_some() {
+                raw.push('\'');
+                loop {
+                    match chars.next() {
+                        Some('\\') => {
+                            raw.push('\\');
+                            if let Some(n) = chars.next() {
+                                raw.push(n);
+                                value.push(n);
+                            }
+                        }
+                        Some('\'') => {
+                            raw.push('\'');
+                            break;
+                        }
+                        Some(c) => {
+                            raw.push(c);
+                            value.push(c);
+                        }
+                        None => {
+                            return Err(Error::config(format!(
+                                "invalid connection string: the quoted value of {key:?} is not closed"
+                            )))
+                        }
+                    }
+                }
+            } else {
+                while let Some(c) = chars.next_if(|c| !c.is_whitespace()) {
+                    raw.push(c);
+                    value.push(c);
+                }
+            }
+            if OWN_KEYS.contains(&key.as_str()) {
+                own.push((key, value));
+            } else {
+                if !keep.is_empty() {
+                    keep.push(' ');
+                }
+                keep.push_str(&key);
+                keep.push('=');
+                keep.push_str(&raw);
             }
         }
-        (keep.join(" "), own)
+        Ok((keep, own))
     }
+}
+
+fn pct_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let hex = |c: u8| (c as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn rebuild_without_hosts(pg: &tokio_postgres::Config) -> tokio_postgres::Config {
+/// A copy of `pg` without its hosts, host addresses and ports (tokio-postgres has no way to
+/// clear them).
+pub(crate) fn without_hosts(pg: &tokio_postgres::Config) -> tokio_postgres::Config {
     let mut n = tokio_postgres::Config::new();
     if let Some(u) = pg.get_user() {
         n.user(u);
@@ -401,8 +610,20 @@ fn rebuild_without_hosts(pg: &tokio_postgres::Config) -> tokio_postgres::Config 
     if let Some(t) = pg.get_connect_timeout() {
         n.connect_timeout(*t);
     }
+    if let Some(t) = pg.get_tcp_user_timeout() {
+        n.tcp_user_timeout(*t);
+    }
+    n.keepalives(pg.get_keepalives());
+    n.keepalives_idle(pg.get_keepalives_idle());
+    if let Some(i) = pg.get_keepalives_interval() {
+        n.keepalives_interval(i);
+    }
+    if let Some(r) = pg.get_keepalives_retries() {
+        n.keepalives_retries(r);
+    }
     n.ssl_mode(pg.get_ssl_mode());
-    n.target_session_attrs(pg.get_target_session_attrs());
+    n.ssl_negotiation(pg.get_ssl_negotiation());
+    n.channel_binding(pg.get_channel_binding());
     n
 }
 
@@ -471,21 +692,6 @@ fn apply_env_defaults(pg: &mut tokio_postgres::Config) -> Result<()> {
     if pg.get_connect_timeout().is_none() {
         if let Some(t) = env("PGCONNECT_TIMEOUT").and_then(|t| t.parse::<u64>().ok()) {
             pg.connect_timeout(Duration::from_secs(t));
-        }
-    }
-    if let Some(mode) = env("PGSSLMODE") {
-        // Only when the DSN did not say: tokio-postgres' default is Prefer.
-        if pg.get_ssl_mode() == SslMode::Prefer {
-            pg.ssl_mode(match mode.as_str() {
-                "disable" => SslMode::Disable,
-                "allow" | "prefer" => SslMode::Prefer,
-                "require" | "verify-ca" | "verify-full" => SslMode::Require,
-                other => {
-                    return Err(Error::config(format!(
-                        "PGSSLMODE {other:?} is not a valid sslmode"
-                    )))
-                }
-            });
         }
     }
     if pg.get_password().is_none() {
@@ -585,15 +791,59 @@ mod tests {
     #[test]
     fn own_options_are_split_from_url_and_dsn() {
         let (rest, own) =
-            split_own_options("postgresql://u@h/db?statement_cache_size=0&application_name=x");
+            split_own_options("postgresql://u@h/db?statement_cache_size=0&application_name=x")
+                .unwrap();
         assert_eq!(rest, "postgresql://u@h/db?application_name=x");
         assert_eq!(
             own,
             vec![("statement_cache_size".to_string(), "0".to_string())]
         );
-        let (rest, own) = split_own_options("host=h statement_cache_mode=unnamed dbname=d");
+        let (rest, own) =
+            split_own_options("host=h statement_cache_mode=unnamed dbname=d").unwrap();
         assert_eq!(rest, "host=h dbname=d");
         assert_eq!(own.len(), 1);
+        let (rest, own) = split_own_options(
+            "host=h sslrootcert = '/tmp/my ca.pem' password='it\\'s' sslmode=verify-full",
+        )
+        .unwrap();
+        assert_eq!(rest, "host=h password='it\\'s'");
+        assert_eq!(
+            own,
+            vec![
+                ("sslrootcert".to_string(), "/tmp/my ca.pem".to_string()),
+                ("sslmode".to_string(), "verify-full".to_string())
+            ]
+        );
+        let (_, own) =
+            split_own_options("postgresql://h/db?sslrootcert=%2Ftmp%2Fca.pem").unwrap();
+        assert_eq!(own[0].1, "/tmp/ca.pem");
+    }
+
+    #[test]
+    fn libpq_tls_and_host_options() {
+        let o = ConnectOptions::parse(
+            "host=a,b port=5432,5433 user=u dbname=d sslmode=verify-ca target_session_attrs=prefer-standby load_balance_hosts=random",
+        )
+        .unwrap();
+        assert_eq!(o.get_ssl_mode(), SslMode::VerifyCa);
+        assert_eq!(o.target_session_attrs, TargetSessionAttrs::PreferStandby);
+        assert_eq!(o.load_balance_hosts, LoadBalanceHosts::Random);
+        assert_eq!(
+            o.url(),
+            "postgresql://u@a:5432,b:5433/d?sslmode=verify-ca&target_session_attrs=prefer-standby"
+        );
+        let e = ConnectOptions::parse("host=a sslmode=verify").unwrap_err();
+        assert!(e.to_string().contains("sslmode"), "{e}");
+        let e = ConnectOptions::parse("host=a target_session_attrs=master").unwrap_err();
+        assert!(e.to_string().contains("target_session_attrs"), "{e}");
+        let o = ConnectOptions::parse("host=x user=u dbname=d")
+            .unwrap()
+            .hosts([("h1", 1), ("h2", 2)])
+            .target_session_attrs(TargetSessionAttrs::ReadWrite);
+        assert_eq!(
+            o.url(),
+            "postgresql://u@h1:1,h2:2/d?target_session_attrs=read-write"
+        );
     }
 
     #[test]

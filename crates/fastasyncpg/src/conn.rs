@@ -11,9 +11,10 @@ use futures_util::{StreamExt, TryStreamExt};
 use lru::LruCache;
 use tokio::sync::mpsc;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::{AsyncMessage, NoTls, Statement};
+use tokio_postgres::Statement;
 
-use crate::config::{ConnectOptions, StatementCacheMode};
+use crate::config::StatementCacheMode;
+use crate::connect::{Connector, Opened};
 use crate::error::{Error, Result};
 use crate::row::Columns;
 use crate::value::Value;
@@ -72,6 +73,8 @@ impl StmtCache {
 
 pub(crate) struct Conn {
     pub(crate) client: tokio_postgres::Client,
+    /// The TLS connector this connection was opened with: its cancel requests use it too.
+    pub(crate) tls: tokio_postgres_rustls::MakeRustlsConnect,
     cache: Option<Mutex<StmtCache>>,
     pub(crate) mode: StatementCacheMode,
     /// Open transaction/savepoint depth started through our API.
@@ -85,36 +88,13 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    pub(crate) async fn connect(opts: &ConnectOptions) -> Result<Conn> {
-        let (client, mut connection) = opts
-            .pg
-            .connect(NoTls)
-            .await
-            .map_err(|e| Error::from(e).context(format!("cannot connect to {}", opts.url())))?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        // Drive the connection, forwarding notifications and logging notices.
-        let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
-        tokio::spawn(async move {
-            while let Some(msg) = messages.next().await {
-                match msg {
-                    Ok(AsyncMessage::Notification(n)) => {
-                        let _ = tx.send(Notification {
-                            channel: n.channel().to_string(),
-                            payload: n.payload().to_string(),
-                            process_id: n.process_id(),
-                        });
-                    }
-                    Ok(AsyncMessage::Notice(n)) => {
-                        tracing::debug!(target: "fastasyncpg", severity = n.severity(), "{}", n.message())
-                    }
-                    Ok(_) => {}
-                    Err(e) => {
-                        tracing::debug!(target: "fastasyncpg", "connection closed: {e}");
-                        break;
-                    }
-                }
-            }
-        });
+    /// Opens a connection with `connector`'s settings (host choice, TLS: see `connect.rs`).
+    pub(crate) async fn connect(connector: &Connector) -> Result<Conn> {
+        let opts = &connector.opts;
+        let Opened {
+            client,
+            notifications: rx,
+        } = connector.connect().await?;
         let cache = match (
             opts.cache_mode,
             NonZeroUsize::new(opts.statement_cache_size),
@@ -127,6 +107,7 @@ impl Conn {
         };
         Ok(Conn {
             client,
+            tls: connector.tls.connect.clone(),
             cache,
             mode: opts.cache_mode,
             tx_depth: AtomicU32::new(0),

@@ -11,11 +11,11 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_util::Stream;
-use tokio_postgres::NoTls;
 
 use crate::args::IntoArgs;
 use crate::audit::AuditHook;
 use crate::config::{ConnectOptions, PoolOptions, StatementCacheMode};
+use crate::connect::Connector;
 use crate::conn::{as_params, coerce_args, Conn, Notification};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pool::{pool_error, Manager, Object, Pool};
@@ -113,7 +113,7 @@ pub async fn create_pool(dsn: &str) -> Result<Database> {
 }
 
 pub(crate) async fn connect_with(opts: ConnectOptions) -> Result<Database> {
-    let conn = Conn::connect(&opts).await?;
+    let conn = Conn::connect(&Connector::new(opts.clone())?).await?;
     let timeout = opts.command_timeout;
     let db = Database {
         inner: Inner::new(opts),
@@ -143,11 +143,12 @@ pub(crate) async fn create_pool_with(
     }
     let timeouts = deadpool::managed::Timeouts {
         wait: pool_opts.acquire_timeout,
-        create: opts.pg.get_connect_timeout().copied(),
+        // Our connect bounds each host attempt itself (connect_timeout, default 60 s).
+        create: None,
         recycle: None,
     };
     let pool = Pool::builder(Manager {
-        opts: opts.clone(),
+        connector: Connector::new(opts.clone())?,
         pool: pool_opts.clone(),
     })
     .max_size(pool_opts.max_size)
@@ -245,8 +246,9 @@ impl Database {
                 Ok(r) => r,
                 Err(_) => {
                     let token = conn.client.cancel_token();
+                    let tls = conn.tls.clone();
                     tokio::spawn(async move {
-                        let _ = token.cancel_query(NoTls).await;
+                        let _ = token.cancel_query(tls).await;
                     });
                     Err(Error::new(
                         ErrorKind::Timeout,

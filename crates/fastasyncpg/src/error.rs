@@ -44,6 +44,13 @@ pub enum ErrorKind {
     Usage,
     /// Connection settings could not be read or used.
     Config,
+    /// The TLS handshake failed or the server's certificate was not trusted (the message says
+    /// which, and names the host).
+    Tls,
+    /// SQLSTATE 25006: a write on a read-only connection (a hot standby, or
+    /// `default_transaction_read_only`). Connect with `target_session_attrs=read-write` to reach
+    /// the primary.
+    ReadOnly,
     /// Anything else (I/O, protocol).
     Other,
 }
@@ -135,6 +142,7 @@ fn kind_of_state(code: &SqlState) -> ErrorKind {
         "23502" => ErrorKind::NotNullViolation,
         "23514" => ErrorKind::CheckViolation,
         "40001" | "40P01" => ErrorKind::SerializationFailure,
+        "25006" => ErrorKind::ReadOnly,
         "57014" => ErrorKind::Timeout, // query_canceled (statement_timeout or our cancel)
         c if c.starts_with("08") || c == "57P01" || c == "57P02" || c == "57P03" => {
             ErrorKind::Closed

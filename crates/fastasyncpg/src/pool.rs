@@ -5,12 +5,13 @@ use std::sync::atomic::Ordering;
 
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 
-use crate::config::{ConnectOptions, PoolOptions};
+use crate::config::PoolOptions;
+use crate::connect::Connector;
 use crate::conn::Conn;
 use crate::error::Error;
 
 pub(crate) struct Manager {
-    pub(crate) opts: ConnectOptions,
+    pub(crate) connector: Connector,
     pub(crate) pool: PoolOptions,
 }
 
@@ -19,7 +20,7 @@ impl managed::Manager for Manager {
     type Error = Error;
 
     async fn create(&self) -> Result<Conn, Error> {
-        Conn::connect(&self.opts).await
+        Conn::connect(&self.connector).await
     }
 
     async fn recycle(&self, conn: &mut Conn, metrics: &Metrics) -> RecycleResult<Error> {

@@ -535,14 +535,25 @@ async fn cached_statement_survives_ddl() {
 
 #[tokio::test]
 async fn sslmode_require_fails_clearly_without_tls() {
-    let url = fastasyncpg_testing::fresh_db().await;
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let e = fastasyncpg::connect(&format!("{url}{sep}sslmode=require"))
+    // Over TCP, a server without TLS cannot satisfy sslmode=require: the error says so and
+    // names the host.
+    let server = fastasyncpg_testing::TestServer::global().unwrap();
+    let url = server.tcp_url("postgres");
+    let e = fastasyncpg::connect(&format!("{url}?sslmode=require"))
         .await
         .unwrap_err();
     let s = e.to_string();
+    assert_eq!(e.kind(), fastasyncpg::ErrorKind::Tls, "{s}");
     assert!(
-        s.contains("cannot connect") && s.to_lowercase().contains("tls"),
+        s.contains("cannot connect")
+            && s.contains("does not support TLS")
+            && s.contains(&format!("127.0.0.1:{}", server.port())),
         "{s}"
     );
+    // libpq ignores sslmode on unix sockets, and so do we.
+    let url = fastasyncpg_testing::fresh_db().await;
+    let db = fastasyncpg::connect(&format!("{url}&sslmode=require"))
+        .await
+        .unwrap();
+    assert_eq!(db.fetchval::<i32>("SELECT 1", ()).await.unwrap(), 1);
 }
