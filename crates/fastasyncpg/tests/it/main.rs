@@ -3,6 +3,7 @@
 
 mod codegen;
 mod common;
+mod connect_hosts;
 mod core;
 mod generated;
 mod models;
