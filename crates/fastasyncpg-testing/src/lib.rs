@@ -31,8 +31,10 @@
 mod chinook;
 mod local;
 mod options;
+mod tls;
 
 pub use options::ServerOptions;
+pub use tls::{TlsFiles, TlsServer, CERT_USER, TLS_ONLY_USER};
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

@@ -126,11 +126,12 @@ impl LocalServer {
             bin_dir: &bin_dir,
             run_as,
         };
+        let mut settings = opts.settings;
         for step in opts.prepare {
-            step(&prepared)?;
+            settings.extend(step(&prepared)?);
         }
         let (postmaster, port, args) =
-            start_postgres(&bin_dir, &dir, run_as, &opts.settings, opts.port)?;
+            start_postgres(&bin_dir, &dir, run_as, &settings, opts.port)?;
         let watchdog = guard.watchdog.take();
         std::mem::forget(guard);
         Ok(LocalServer {

@@ -14,8 +14,10 @@ pub(crate) enum DataInit {
     BaseBackup { port: u16 },
 }
 
-/// A setup step run after the data directory exists and before postgres starts.
-pub(crate) type PrepareFn = Box<dyn FnOnce(&Prepared<'_>) -> Result<(), String> + Send>;
+/// A setup step run after the data directory exists and before postgres starts; returns
+/// settings to add (e.g. paths inside the server's directory).
+pub(crate) type PrepareFn =
+    Box<dyn FnOnce(&Prepared<'_>) -> Result<Vec<(String, String)>, String> + Send>;
 
 /// Options for [`TestServer::start_with`](crate::TestServer::start_with).
 ///
@@ -120,10 +122,11 @@ impl ServerOptions {
         self
     }
 
-    /// Runs `f` after the data directory exists and before postgres starts.
+    /// Runs `f` after the data directory exists and before postgres starts; the settings it
+    /// returns come after those of [`ServerOptions::setting`].
     pub(crate) fn prepare(
         mut self,
-        f: impl FnOnce(&Prepared<'_>) -> Result<(), String> + Send + 'static,
+        f: impl FnOnce(&Prepared<'_>) -> Result<Vec<(String, String)>, String> + Send + 'static,
     ) -> ServerOptions {
         self.prepare.push(Box::new(f));
         self
