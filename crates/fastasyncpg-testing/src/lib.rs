@@ -31,9 +31,11 @@
 mod chinook;
 mod local;
 mod options;
+mod replica;
 mod tls;
 
 pub use options::ServerOptions;
+pub use replica::ReplicaSet;
 pub use tls::{TlsFiles, TlsServer, CERT_USER, TLS_ONLY_USER};
 
 use std::future::Future;
