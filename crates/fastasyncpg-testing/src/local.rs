@@ -55,9 +55,6 @@ pub(crate) struct RunAs {
 pub(crate) struct Prepared<'a> {
     /// The server's temporary directory (data dir is `data/` in it).
     pub dir: &'a Path,
-    /// Directory holding the PostgreSQL binaries.
-    #[allow(dead_code)]
-    pub bin_dir: &'a Path,
     run_as: Option<RunAs>,
 }
 
@@ -121,11 +118,7 @@ impl LocalServer {
             DataInit::BaseBackup { port } => base_backup(&bin_dir, &dir, run_as, *port)?,
         }
         write_hba(&dir, &opts, run_as)?;
-        let prepared = Prepared {
-            dir: &dir,
-            bin_dir: &bin_dir,
-            run_as,
-        };
+        let prepared = Prepared { dir: &dir, run_as };
         let mut settings = opts.settings;
         for step in opts.prepare {
             settings.extend(step(&prepared)?);
@@ -650,12 +643,7 @@ fn write_hba(dir: &Path, opts: &ServerOptions, run_as: Option<RunAs>) -> Result<
     }
     let path = dir.join("pg_hba.conf");
     fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-    Prepared {
-        dir,
-        bin_dir: dir,
-        run_as,
-    }
-    .give_to_server(&path, 0o600)
+    Prepared { dir, run_as }.give_to_server(&path, 0o600)
 }
 
 /// `pg_basebackup -R -X stream` from the server at 127.0.0.1:`port` into `<dir>/data`.
