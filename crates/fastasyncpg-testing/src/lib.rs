@@ -15,6 +15,16 @@
 //! # }
 //! ```
 //!
+//! For production-like tests there are also private servers with more moving parts:
+//! - [`TestServer::start`] / [`TestServer::start_with`] ([`ServerOptions`]: settings,
+//!   `pg_hba.conf` lines, existing data directory, port), with [`TestServer::restart`],
+//!   [`TestServer::stop_server`], [`TestServer::stop_server_immediate`] and
+//!   [`TestServer::start_again`] for fault tests (same port and socket, so URLs stay valid);
+//! - [`TlsServer`]: `ssl=on` with a generated CA, server and client certificates (needs the
+//!   `openssl` command-line tool);
+//! - [`ReplicaSet`]: a primary and a streaming hot standby, with replay waits and promotion
+//!   (needs `pg_basebackup`).
+//!
 //! Environment variables:
 //! - `DATABASE_URL`: use this server (as admin connection) instead of starting one; databases are
 //!   created on it and their URLs derived by replacing the database name.

@@ -166,3 +166,30 @@ fn watchdog_cleans_up_replica_set_after_abort() {
         );
     }
 }
+
+#[test]
+fn standby_follows_a_restarted_primary() {
+    let set = ReplicaSet::start().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let db = set.create_db("restart").await.unwrap();
+        set.primary().restart().unwrap();
+        let primary = connect(&set.primary().tcp_url(&db)).await;
+        primary
+            .batch_execute(
+                "CREATE TABLE after_restart (x int); INSERT INTO after_restart VALUES (1)",
+            )
+            .await
+            .unwrap();
+        // The standby reconnects and replays what was written after the restart.
+        set.wait_replayed().await.unwrap();
+        let standby = connect(&set.standby().tcp_url(&db)).await;
+        assert_eq!(
+            count(&standby, "SELECT count(*) FROM after_restart").await,
+            1
+        );
+    });
+}
