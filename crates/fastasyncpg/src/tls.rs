@@ -236,6 +236,15 @@ impl Tls {
                 tls_err = Some(r.clone());
                 break;
             }
+            // tokio-rustls wraps it in an io::Error, whose source() skips the wrapped error.
+            if let Some(r) = s
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            {
+                tls_err = Some(r.clone());
+                break;
+            }
             cur = s.source();
         }
         let Some(r) = tls_err else {

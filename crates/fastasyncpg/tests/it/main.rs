@@ -4,6 +4,7 @@
 mod codegen;
 mod common;
 mod connect_hosts;
+mod connect_tls;
 mod core;
 mod generated;
 mod models;
