@@ -8,6 +8,7 @@ mod connect_tls;
 mod core;
 mod generated;
 mod models;
+mod replicas;
 mod tables;
 mod tables_bench;
 mod tables_bulk;
