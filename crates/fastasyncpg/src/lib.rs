@@ -39,8 +39,9 @@
 //! | `rust_decimal` | no | conversions between [`value::Numeric`] and `rust_decimal::Decimal` |
 //!
 //! Dates and times use `chrono`, UUIDs `uuid`, JSON `serde_json` (re-exported in [`types`]).
-//! TLS is not built in yet: connections use `sslmode=disable`/`prefer` without TLS, and
-//! `sslmode=require` fails at connect.
+//! TLS is built in (rustls) and on by default with libpq's `sslmode` semantics (see [`tls`]);
+//! host lists with `target_session_attrs` pick a primary or a standby (see
+//! [`ConnectOptions::target_session_attrs`]).
 #![warn(missing_docs, rust_2018_idioms, unreachable_pub)]
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
