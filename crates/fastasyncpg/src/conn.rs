@@ -319,6 +319,28 @@ impl Conn {
         }
     }
 
+    /// Runs `sql` as an unnamed statement with text-format arguments whatever the cache mode
+    /// (for one-off SQL such as a cursor's `DECLARE`), returning the rows affected.
+    pub(crate) async fn execute_unnamed(&self, sql: &str, args: &[Value]) -> Result<u64> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        let stream = self.client.query_typed_raw(sql, text_params(args)).await?;
+        futures_util::pin_mut!(stream);
+        while stream.try_next().await?.is_some() {}
+        Ok(stream.rows_affected().unwrap_or(0))
+    }
+
+    /// Runs `sql` (no arguments) as an unnamed statement whatever the cache mode, returning
+    /// its rows (a cursor's `FETCH`).
+    pub(crate) async fn query_unnamed(&self, sql: &str) -> Result<Vec<tokio_postgres::Row>> {
+        self.queries.fetch_add(1, Ordering::Relaxed);
+        Ok(self
+            .client
+            .query_typed_raw(sql, text_params(&[]))
+            .await?
+            .try_collect()
+            .await?)
+    }
+
     /// Runs one or more statements without arguments (simple query protocol) and returns the
     /// rows affected, summed over the statements.
     pub(crate) async fn simple_execute(&self, sql: &str) -> Result<u64> {

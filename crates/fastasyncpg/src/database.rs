@@ -4,13 +4,11 @@
 use std::fmt;
 use std::future::Future;
 use std::ops::Deref;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
-use std::task::{Context, Poll};
+
 use std::time::Duration;
 
-use futures_util::Stream;
 
 use crate::args::IntoArgs;
 use crate::audit::AuditHook;
@@ -480,28 +478,6 @@ impl Database {
         row.get(0)
     }
 
-    /// Streams the rows of a query as they arrive, without holding them all in memory (the
-    /// seed's `cursor`). Works outside transactions too: rows are streamed over the extended
-    /// protocol, with the socket's back-pressure limiting what is buffered.
-    pub async fn cursor(&self, sql: &str, args: impl IntoArgs) -> Result<RowStream> {
-        let (sql, args) = Self::prepare_sql(sql, args)?;
-        let holder = match &self.target {
-            Target::Pool(p) => Arc::new(HeldConn::Pooled(p.get().await.map_err(pool_error)?)),
-            Target::Held { conn, .. } => {
-                self.conn().await?; // fails if the transaction is over
-                conn.clone()
-            }
-        };
-        let r = self.timed(&holder, holder.query_stream(&sql, &args)).await;
-        self.audit_raw(&sql, || r.as_ref().map(|_| 0));
-        let (cols, inner) = r?;
-        Ok(RowStream {
-            inner: Box::pin(inner),
-            cols,
-            _conn: holder,
-        })
-    }
-
     /// Takes one connection from the pool and keeps it for the returned handle and its clones
     /// (the seed's `pool.acquire()`); it goes back when the last of them is dropped. On a
     /// handle that already has one connection this is a cheap clone.
@@ -653,41 +629,5 @@ impl fmt::Debug for Database {
             Target::Held { .. } => "connection",
         };
         write!(f, "Database({kind} {})", self.inner.opts.url())
-    }
-}
-
-/// The rows of [`Database::cursor`], streamed as they arrive. Keeps its connection until dropped.
-pub struct RowStream {
-    inner: Pin<Box<tokio_postgres::RowStream>>,
-    cols: Option<Arc<Columns>>,
-    _conn: Arc<HeldConn>,
-}
-
-impl RowStream {
-    /// Rows affected, once the stream is exhausted.
-    pub fn rows_affected(&self) -> Option<u64> {
-        self.inner.rows_affected()
-    }
-}
-
-impl Stream for RowStream {
-    type Item = Result<Row>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Row>>> {
-        match self.inner.as_mut().poll_next(cx) {
-            Poll::Ready(Some(Ok(raw))) => {
-                let cols = match &self.cols {
-                    Some(c) => c.clone(),
-                    None => {
-                        let c = Arc::new(Columns::from_pg(raw.columns()));
-                        self.cols = Some(c.clone());
-                        c
-                    }
-                };
-                Poll::Ready(Some(Ok(Row::new(cols, raw))))
-            }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Pending => Poll::Pending,
-        }
     }
 }
