@@ -54,6 +54,7 @@ mod ddl;
 pub mod error;
 pub mod model;
 mod pool;
+mod reset;
 mod results;
 mod row;
 pub mod schema;
@@ -69,6 +70,7 @@ pub use conn::Notification;
 pub use database::{connect, create_pool, Database, RowStream};
 pub use ddl::{ColumnDef, CreateOptions, ForeignKeyDef, TableSchema};
 pub use error::{Error, ErrorKind, Result};
+pub use reset::ResetPolicy;
 pub use model::{FromRow, Model, ModelTable, Tracked};
 
 /// `#[derive(FromRow)]`: see the [`FromRow`](trait@FromRow) trait.
