@@ -6,6 +6,8 @@ mod common;
 mod core;
 mod generated;
 mod models;
+mod pool_faults;
+mod pool_reset;
 mod tables;
 mod tables_bench;
 mod tables_bulk;
