@@ -370,7 +370,8 @@ impl Database {
         let Target::Pool(p) = &self.target else {
             return false;
         };
-        let dead = e.is_closed() || e.code() == Some(&tokio_postgres::error::SqlState::ADMIN_SHUTDOWN);
+        let dead =
+            e.is_closed() || e.code() == Some(&tokio_postgres::error::SqlState::ADMIN_SHUTDOWN);
         if !dead || *lost > p.status().max_size {
             return false;
         }

@@ -70,8 +70,8 @@ pub use conn::Notification;
 pub use database::{connect, create_pool, Database, RowStream};
 pub use ddl::{ColumnDef, CreateOptions, ForeignKeyDef, TableSchema};
 pub use error::{Error, ErrorKind, Result};
-pub use reset::ResetPolicy;
 pub use model::{FromRow, Model, ModelTable, Tracked};
+pub use reset::ResetPolicy;
 
 /// `#[derive(FromRow)]`: see the [`FromRow`](trait@FromRow) trait.
 #[cfg(feature = "derive")]

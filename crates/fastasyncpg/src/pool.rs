@@ -95,7 +95,9 @@ impl Deref for Object {
     #[inline]
     fn deref(&self) -> &Conn {
         // Only `drop` takes it out.
-        self.0.as_deref().expect("pooled connection already given back")
+        self.0
+            .as_deref()
+            .expect("pooled connection already given back")
     }
 }
 

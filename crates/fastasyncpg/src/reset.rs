@@ -226,7 +226,8 @@ fn contains_dirty_part(w: &str) -> bool {
 
 fn word_dirties(w: &str, prev: Option<&str>) -> bool {
     if w.eq_ignore_ascii_case("into") {
-        return !prev.is_some_and(|p| p.eq_ignore_ascii_case("insert") || p.eq_ignore_ascii_case("merge"));
+        return !prev
+            .is_some_and(|p| p.eq_ignore_ascii_case("insert") || p.eq_ignore_ascii_case("merge"));
     }
     DIRTY_WORDS.iter().any(|k| w.eq_ignore_ascii_case(k)) || contains_dirty_part(w)
 }

@@ -23,7 +23,10 @@ async fn pool(url: &str, opts: PoolOptions) -> Database {
 async fn eventually<F: Future<Output = bool>>(what: &str, mut cond: impl FnMut() -> F) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while !cond().await {
-        assert!(tokio::time::Instant::now() < deadline, "{what}: not after 20 s");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not after 20 s"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -88,7 +91,9 @@ async fn terminated_backends_are_never_handed_out() {
 async fn a_thousand_tasks_on_ten_connections() {
     let url = fastasyncpg_testing::fresh_db().await;
     let pool = pool(&url, PoolOptions::default().min_size(2).max_size(10)).await;
-    t(pool.execute("CREATE TABLE hits (task int)", ())).await.unwrap();
+    t(pool.execute("CREATE TABLE hits (task int)", ()))
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..1000)
         .map(|i| {
             let pool = pool.clone();
@@ -96,9 +101,10 @@ async fn a_thousand_tasks_on_ten_connections() {
                 t(pool.execute("INSERT INTO hits VALUES ($1)", args![i]))
                     .await
                     .unwrap();
-                let n: i64 = t(pool.fetchval("SELECT count(*) FROM hits WHERE task = $1", args![i]))
-                    .await
-                    .unwrap();
+                let n: i64 =
+                    t(pool.fetchval("SELECT count(*) FROM hits WHERE task = $1", args![i]))
+                        .await
+                        .unwrap();
                 assert_eq!(n, 1);
             })
         })
@@ -106,7 +112,9 @@ async fn a_thousand_tasks_on_ten_connections() {
     for h in tasks {
         h.await.unwrap();
     }
-    let n: i64 = t(pool.fetchval("SELECT count(*) FROM hits", ())).await.unwrap();
+    let n: i64 = t(pool.fetchval("SELECT count(*) FROM hits", ()))
+        .await
+        .unwrap();
     assert_eq!(n, 1000);
     assert!(pool.pool_status().0 <= 10);
 }
@@ -143,9 +151,11 @@ async fn three_thousand_cancelled_transactions_leave_no_open_or_partial_transact
             let _ = tokio::time::timeout(
                 budget,
                 pool.transaction(|tx| async move {
-                    tx.execute("INSERT INTO pairs VALUES ($1, 1)", args![k]).await?;
+                    tx.execute("INSERT INTO pairs VALUES ($1, 1)", args![k])
+                        .await?;
                     tokio::task::yield_now().await;
-                    tx.execute("INSERT INTO pairs VALUES ($1, 2)", args![k]).await?;
+                    tx.execute("INSERT INTO pairs VALUES ($1, 2)", args![k])
+                        .await?;
                     Ok::<_, fastasyncpg::Error>(())
                 }),
             )
@@ -185,8 +195,14 @@ async fn three_thousand_cancelled_transactions_leave_no_open_or_partial_transact
         assert!(e.to_string().contains("transaction blocks"), "{e}");
     }
     drop(held);
-    let total: i64 = t(pool.fetchval("SELECT count(*) FROM pairs", ())).await.unwrap();
-    assert_eq!(total % 2, 0, "{total} rows: a transaction was partly committed");
+    let total: i64 = t(pool.fetchval("SELECT count(*) FROM pairs", ()))
+        .await
+        .unwrap();
+    assert_eq!(
+        total % 2,
+        0,
+        "{total} rows: a transaction was partly committed"
+    );
     let partial: i64 = t(pool.fetchval(
         "SELECT count(*) FROM (SELECT k FROM pairs GROUP BY k HAVING count(*) <> 2 OR min(part) <> 1 OR max(part) <> 2) x",
         (),

@@ -46,7 +46,9 @@ async fn next_user_sees_none_of_the_previous_session() {
     let dbname: String = t(admin.fetchval("SELECT current_database()", ()))
         .await
         .unwrap();
-    let me: String = t(admin.fetchval("SELECT current_user::text", ())).await.unwrap();
+    let me: String = t(admin.fetchval("SELECT current_user::text", ()))
+        .await
+        .unwrap();
     // Roles are cluster-wide: name it after this test's database.
     let role = format!("tenant_{dbname}");
     t(admin.execute(&format!("CREATE ROLE \"{role}\""), ()))
@@ -63,24 +65,34 @@ async fn next_user_sees_none_of_the_previous_session() {
         .await
         .unwrap();
     assert_eq!(n, 0);
-    t(a.execute(&format!("SET ROLE \"{role}\""), ())).await.unwrap();
-    t(a.execute("SET search_path TO pg_catalog", ())).await.unwrap();
+    t(a.execute(&format!("SET ROLE \"{role}\""), ()))
+        .await
+        .unwrap();
+    t(a.execute("SET search_path TO pg_catalog", ()))
+        .await
+        .unwrap();
     let _: String = t(a.fetchval("SELECT set_config('app.tenant', 'a', false)", ()))
         .await
         .unwrap();
     t(a.execute("CREATE TEMP TABLE scratch (x int)", ()))
         .await
         .unwrap();
-    t(a.execute("SELECT pg_advisory_lock(42)", ())).await.unwrap();
+    t(a.execute("SELECT pg_advisory_lock(42)", ()))
+        .await
+        .unwrap();
     let mut old_rx = t(a.listen("tenant_events")).await.unwrap();
-    let who: String = t(a.fetchval("SELECT current_user::text", ())).await.unwrap();
+    let who: String = t(a.fetchval("SELECT current_user::text", ()))
+        .await
+        .unwrap();
     assert_eq!(who, role);
     drop(a);
 
     let b = t(pool.acquire()).await.unwrap();
     let pid_b: i32 = t(b.fetchval("SELECT pg_backend_pid()", ())).await.unwrap();
     assert_eq!(pid_a, pid_b, "the connection was replaced instead of reset");
-    let who: String = t(b.fetchval("SELECT current_user::text", ())).await.unwrap();
+    let who: String = t(b.fetchval("SELECT current_user::text", ()))
+        .await
+        .unwrap();
     assert_eq!(who, me);
     let path: String = t(b.fetchval("SHOW search_path", ())).await.unwrap();
     assert_eq!(path, "\"$user\", public");
@@ -156,7 +168,9 @@ async fn clean_workload_does_not_reset() {
         .unwrap();
     assert_eq!(rows.len(), 3);
     let held = t(pool.acquire()).await.unwrap();
-    let _: i64 = t(held.fetchval("SELECT count(*) FROM items", ())).await.unwrap();
+    let _: i64 = t(held.fetchval("SELECT count(*) FROM items", ()))
+        .await
+        .unwrap();
     drop(held);
     t(pool.transaction(|tx| async move {
         tx.execute("UPDATE items SET name = $1 WHERE id = $2", args!["y", 1])
@@ -170,7 +184,9 @@ async fn clean_workload_does_not_reset() {
     // One dirty statement costs exactly one reset.
     t(pool.execute("SET work_mem = '8MB'", ())).await.unwrap();
     wait_resets(&pool, 1).await;
-    let _: i64 = t(pool.fetchval("SELECT count(*) FROM items", ())).await.unwrap();
+    let _: i64 = t(pool.fetchval("SELECT count(*) FROM items", ()))
+        .await
+        .unwrap();
     let _ = t(items.get(1)).await.unwrap();
     assert_eq!(pool.pool_resets(), 1);
 }
@@ -187,10 +203,9 @@ async fn a_cached_dirty_statement_marks_the_connection_each_time() {
         .await
         .unwrap();
         wait_resets(&pool, i).await;
-        let v: Option<String> =
-            t(pool.fetchval("SELECT current_setting('app.tenant', true)", ()))
-                .await
-                .unwrap();
+        let v: Option<String> = t(pool.fetchval("SELECT current_setting('app.tenant', true)", ()))
+            .await
+            .unwrap();
         assert!(v.as_deref().unwrap_or("").is_empty(), "{v:?}");
     }
 }
@@ -204,12 +219,10 @@ async fn unnamed_mode_classifies_each_statement() {
         .create_pool(one()))
     .await
     .unwrap();
-    let _: Option<String> = t(pool.fetchval(
-        "SELECT set_config('app.tenant', $1, false)",
-        args!["a"],
-    ))
-    .await
-    .unwrap();
+    let _: Option<String> =
+        t(pool.fetchval("SELECT set_config('app.tenant', $1, false)", args!["a"]))
+            .await
+            .unwrap();
     wait_resets(&pool, 1).await;
     let v: Option<String> = t(pool.fetchval("SELECT current_setting('app.tenant', true)", ()))
         .await
