@@ -15,6 +15,16 @@
 //! # }
 //! ```
 //!
+//! For production-like tests there are also private servers with more moving parts:
+//! - [`TestServer::start`] / [`TestServer::start_with`] ([`ServerOptions`]: settings,
+//!   `pg_hba.conf` lines, existing data directory, port), with [`TestServer::restart`],
+//!   [`TestServer::stop_server`], [`TestServer::stop_server_immediate`] and
+//!   [`TestServer::start_again`] for fault tests (same port and socket, so URLs stay valid);
+//! - [`TlsServer`]: `ssl=on` with a generated CA, server and client certificates (needs the
+//!   `openssl` command-line tool);
+//! - [`ReplicaSet`]: a primary and a streaming hot standby, with replay waits and promotion
+//!   (needs `pg_basebackup`).
+//!
 //! Environment variables:
 //! - `DATABASE_URL`: use this server (as admin connection) instead of starting one; databases are
 //!   created on it and their URLs derived by replacing the database name.
@@ -30,6 +40,13 @@
 
 mod chinook;
 mod local;
+mod options;
+mod replica;
+mod tls;
+
+pub use options::ServerOptions;
+pub use replica::ReplicaSet;
+pub use tls::{TlsFiles, TlsServer, CERT_USER, TLS_ONLY_USER};
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -101,8 +118,21 @@ impl TestServer {
         TestServer::start_local(true)
     }
 
+    /// Like [`TestServer::start`], with custom settings, `pg_hba.conf` lines, data directory or
+    /// port (see [`ServerOptions`]).
+    pub fn start_with(options: ServerOptions) -> Result<TestServer, String> {
+        TestServer::start_owned(options)
+    }
+
     fn start_local(owned: bool) -> Result<TestServer, String> {
-        let local = LocalServer::start()?;
+        let mut server = TestServer::start_owned(ServerOptions::new())?;
+        server.owned = owned;
+        Ok(server)
+    }
+
+    pub(crate) fn start_owned(options: ServerOptions) -> Result<TestServer, String> {
+        let owned = true;
+        let local = LocalServer::start(options)?;
         let host = local.socket_dir().to_string_lossy().into_owned();
         let mut admin = Config::new();
         admin
@@ -181,6 +211,60 @@ impl TestServer {
         }
     }
 
+    /// Restarts the server: fast shutdown, then start again with the same data directory,
+    /// port, socket directory and settings, waiting until it accepts connections (or, for a
+    /// standby, read-only connections). URLs handed out before stay valid; open connections
+    /// are closed by the shutdown.
+    ///
+    /// Only for servers from [`TestServer::start`] / [`TestServer::start_with`] (not the global
+    /// one, which other tests share, nor `DATABASE_URL`).
+    pub fn restart(&self) -> Result<(), String> {
+        self.stop_server()?;
+        self.start_again()
+    }
+
+    /// Stops the server with a fast shutdown (SIGINT: sessions are terminated, a checkpoint is
+    /// written) and waits until the postmaster has exited; the directory is kept for
+    /// [`TestServer::start_again`]. Does nothing when already stopped. Bounded: fails after
+    /// 30 s with the server log tail.
+    pub fn stop_server(&self) -> Result<(), String> {
+        self.owned_local()?.stop_server(false)
+    }
+
+    /// Stops the server with an immediate shutdown (SIGQUIT: no checkpoint, like a crash; the
+    /// next start runs crash recovery) and waits until the postmaster has exited.
+    ///
+    /// The servers run with `synchronous_commit=off`, so the last commits before an immediate
+    /// shutdown may be lost; a test that needs them to survive sets `synchronous_commit = on`
+    /// in its session.
+    pub fn stop_server_immediate(&self) -> Result<(), String> {
+        self.owned_local()?.stop_server(true)
+    }
+
+    /// Starts the server again after [`TestServer::stop_server`] on the same port and socket
+    /// directory, waiting (at most 30 s) until it accepts connections. Does nothing when it is
+    /// running.
+    pub fn start_again(&self) -> Result<(), String> {
+        self.owned_local()?.start_again()
+    }
+
+    /// Whether the postmaster is running (always true with `DATABASE_URL`).
+    pub fn is_running(&self) -> bool {
+        self.local.as_ref().map_or(true, LocalServer::is_running)
+    }
+
+    fn owned_local(&self) -> Result<&LocalServer, String> {
+        match &self.local {
+            Some(l) if self.owned => Ok(l),
+            Some(_) => Err(
+                "the global test server cannot be stopped or restarted: other tests \
+                            share it; use TestServer::start() for a private server"
+                    .to_string(),
+            ),
+            None => Err("a DATABASE_URL server cannot be stopped or restarted".to_string()),
+        }
+    }
+
     /// Host: the unix socket directory of a server started by this crate, or the first host of
     /// `DATABASE_URL`.
     pub fn host(&self) -> &str {
@@ -233,6 +317,13 @@ impl TestServer {
         self.create_db(prefix, None).await
     }
 
+    /// Creates a fresh empty database and returns its name (not a URL), for use with
+    /// [`TestServer::tcp_url`] or other hosts/users. Same naming as
+    /// [`TestServer::fresh_db_named`].
+    pub async fn fresh_db_name(&self, prefix: &str) -> Result<String, String> {
+        self.create_db_name(prefix, None).await
+    }
+
     /// Creates a fresh database holding the Chinook sample data and returns its URL.
     ///
     /// It is cloned from a template database that is built once per server (the first call
@@ -256,6 +347,11 @@ impl TestServer {
     }
 
     async fn create_db(&self, prefix: &str, template: Option<&str>) -> Result<String, String> {
+        let name = self.create_db_name(prefix, template).await?;
+        Ok(self.url(&name))
+    }
+
+    async fn create_db_name(&self, prefix: &str, template: Option<&str>) -> Result<String, String> {
         let name = unique_name(prefix);
         let client = self.shared.connect_admin().await?;
         let mut sql = format!("CREATE DATABASE {}", quote_ident(&name));
@@ -269,7 +365,7 @@ impl TestServer {
         retry_in_use(|| client.batch_execute(&sql))
             .await
             .map_err(|e| format!("{sql}: {}", db_error(&e)))?;
-        Ok(self.url(&name))
+        Ok(name)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Starting and stopping a throwaway PostgreSQL server in a temporary directory.
 
+use std::ffi::OsString;
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::os::unix::fs::{chown, PermissionsExt};
@@ -7,7 +8,10 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::options::{DataInit, ServerOptions};
 
 /// Name of the superuser created by `initdb` in the throwaway cluster.
 pub(crate) const SUPERUSER: &str = "fastasyncpg";
@@ -28,24 +32,55 @@ or set DATABASE_URL to use an existing server";
 
 /// A running server owned by this process.
 pub(crate) struct LocalServer {
-    /// Temporary directory holding `data/`, the socket and `postgres.log`.
+    /// Temporary directory holding `data/`, the socket, `pg_hba.conf` and `postgres.log`.
     pub dir: PathBuf,
     pub port: u16,
     pub bin_dir: PathBuf,
-    postmaster: Child,
+    /// The postmaster; `None` while stopped (see [`LocalServer::stop_server`]).
+    postmaster: Mutex<Option<Child>>,
+    /// Arguments for `postgres` (data dir, socket dir, port, settings), reused by restarts.
+    args: Vec<OsString>,
+    run_as: Option<RunAs>,
     watchdog: Option<Child>,
 }
 
 /// The unprivileged account used when we run as root.
-#[derive(Clone, Copy)]
-struct RunAs {
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct RunAs {
     uid: u32,
     gid: u32,
 }
 
+/// What a [`ServerOptions::prepare`] step gets: the server's directory, before postgres starts.
+pub(crate) struct Prepared<'a> {
+    /// The server's temporary directory (data dir is `data/` in it).
+    pub dir: &'a Path,
+    run_as: Option<RunAs>,
+}
+
+impl Prepared<'_> {
+    /// Sets `path`'s mode and makes it belong to the user the server runs as.
+    pub fn give_to_server(&self, path: &Path, mode: u32) -> Result<(), String> {
+        fs::set_permissions(path, fs::Permissions::from_mode(mode))
+            .map_err(|e| format!("cannot chmod {}: {e}", path.display()))?;
+        if let Some(u) = self.run_as {
+            chown(path, Some(u.uid), Some(u.gid))
+                .map_err(|e| format!("cannot chown {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// How long a fast shutdown may take before it is reported as failed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long `pg_basebackup` may take.
+const BASEBACKUP_TIMEOUT: Duration = Duration::from_secs(120);
+
 impl LocalServer {
-    /// Runs initdb, starts postgres and waits until it accepts connections.
-    pub fn start() -> Result<LocalServer, String> {
+    /// Makes the data directory (initdb, existing or base backup), starts postgres and waits
+    /// until it accepts connections.
+    pub fn start(opts: ServerOptions) -> Result<LocalServer, String> {
         let bin_dir = find_bin_dir()?;
         let run_as = if unsafe { libc::geteuid() } == 0 {
             Some(unprivileged_user()?)
@@ -65,15 +100,40 @@ impl LocalServer {
             dir: dir.clone(),
             watchdog: Some(watchdog),
         };
-        initdb(&bin_dir, &dir, run_as)?;
-        let (postmaster, port) = start_postgres(&bin_dir, &dir, run_as)?;
+        match &opts.data {
+            DataInit::Initdb => initdb(&bin_dir, &dir, run_as)?,
+            DataInit::Existing(data) => {
+                if !data.join("PG_VERSION").is_file() {
+                    return Err(format!(
+                        "{} is not a PostgreSQL data directory (no PG_VERSION)",
+                        data.display()
+                    ));
+                }
+                let data = fs::canonicalize(data)
+                    .map_err(|e| format!("cannot resolve {}: {e}", data.display()))?;
+                std::os::unix::fs::symlink(&data, dir.join("data")).map_err(|e| {
+                    format!("cannot link {} into {}: {e}", data.display(), dir.display())
+                })?;
+            }
+            DataInit::BaseBackup { port } => base_backup(&bin_dir, &dir, run_as, *port)?,
+        }
+        write_hba(&dir, &opts, run_as)?;
+        let prepared = Prepared { dir: &dir, run_as };
+        let mut settings = opts.settings;
+        for step in opts.prepare {
+            settings.extend(step(&prepared)?);
+        }
+        let (postmaster, port, args) =
+            start_postgres(&bin_dir, &dir, run_as, &settings, opts.port)?;
         let watchdog = guard.watchdog.take();
         std::mem::forget(guard);
         Ok(LocalServer {
             dir,
             port,
             bin_dir,
-            postmaster,
+            postmaster: Mutex::new(Some(postmaster)),
+            args,
+            run_as,
             watchdog,
         })
     }
@@ -83,12 +143,111 @@ impl LocalServer {
         &self.dir
     }
 
+    fn postmaster(&self) -> std::sync::MutexGuard<'_, Option<Child>> {
+        self.postmaster
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Whether the postmaster is running (started and not exited).
+    pub fn is_running(&self) -> bool {
+        match &mut *self.postmaster() {
+            Some(child) => matches!(child.try_wait(), Ok(None)),
+            None => false,
+        }
+    }
+
+    /// Stops the postmaster: fast shutdown (SIGINT: sessions are ended, a shutdown checkpoint
+    /// is written) or, with `immediate`, immediate shutdown (SIGQUIT: no checkpoint, crash
+    /// recovery on the next start). Waits until it has exited. Does nothing when stopped.
+    pub fn stop_server(&self, immediate: bool) -> Result<(), String> {
+        let mut guard = self.postmaster();
+        let Some(child) = guard.as_mut() else {
+            return Ok(());
+        };
+        if let Ok(Some(_)) = child.try_wait() {
+            *guard = None;
+            return Ok(());
+        }
+        let (signal, mode) = if immediate {
+            (libc::SIGQUIT, "immediate")
+        } else {
+            (libc::SIGINT, "fast")
+        };
+        if let Ok(pid) = i32::try_from(child.id()) {
+            unsafe {
+                libc::kill(pid, signal);
+            }
+        }
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => {
+                    *guard = None;
+                    return Ok(());
+                }
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Ok(None) => {
+                    return Err(format!(
+                        "postgres (pid {}) did not finish a {mode} shutdown within {}s; server log:\n{}",
+                        child.id(),
+                        STOP_TIMEOUT.as_secs(),
+                        log_tail(&self.dir, 30)
+                    ))
+                }
+                Err(e) => return Err(format!("cannot wait for postgres: {e}")),
+            }
+        }
+    }
+
+    /// Starts the postmaster again after [`LocalServer::stop_server`], with the same data
+    /// directory, port, socket directory and settings, and waits until it is ready. Does
+    /// nothing when it is running.
+    pub fn start_again(&self) -> Result<(), String> {
+        let mut guard = self.postmaster();
+        if let Some(child) = guard.as_mut() {
+            if let Ok(None) = child.try_wait() {
+                return Ok(());
+            }
+            *guard = None;
+        }
+        // Another process may grab the port while we are down; retry for a few seconds
+        // (the port cannot change: clients hold URLs with it).
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let mut child = spawn_postgres(&self.bin_dir, &self.dir, self.run_as, &self.args)?;
+            match wait_ready(&mut child, &self.dir, self.port) {
+                Ok(()) => {
+                    *guard = Some(child);
+                    return Ok(());
+                }
+                Err(e) => {
+                    stop_child(&mut child);
+                    let tail = log_tail(&self.dir, 30);
+                    if tail.contains("already in use") && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(200));
+                        continue;
+                    }
+                    return Err(format!(
+                        "restarting postgres on port {}: {e}; server log ({}):\n{tail}",
+                        self.port,
+                        self.dir.join("postgres.log").display()
+                    ));
+                }
+            }
+        }
+    }
+
     /// Stops the server and removes its directory (used by `Drop` of owned servers).
     pub fn stop(&mut self) {
         if let Some(mut w) = self.watchdog.take() {
             kill_group(&mut w);
         }
-        stop_child(&mut self.postmaster);
+        if let Some(mut child) = self.postmaster().take() {
+            stop_child(&mut child);
+        }
         let _ = fs::remove_dir_all(&self.dir);
     }
 }
@@ -382,54 +541,55 @@ pub(crate) fn log_tail(dir: &Path, lines: usize) -> String {
     all[all.len().saturating_sub(lines)..].join("\n")
 }
 
+/// The default settings, before the caller's.
+const DEFAULT_SETTINGS: &[(&str, &str)] = &[
+    ("listen_addresses", "127.0.0.1"),
+    ("fsync", "off"),
+    ("synchronous_commit", "off"),
+    ("full_page_writes", "off"),
+    ("max_connections", "300"),
+];
+
 fn start_postgres(
     bin_dir: &Path,
     dir: &Path,
     run_as: Option<RunAs>,
-) -> Result<(Child, u16), String> {
-    let postgres = bin_dir.join("postgres");
+    settings: &[(String, String)],
+    fixed_port: Option<u16>,
+) -> Result<(Child, u16, Vec<OsString>), String> {
+    let log_path = dir.join("postgres.log");
     let mut last_err = String::new();
     for _ in 0..PORT_ATTEMPTS {
-        let port = free_port()?;
-        let log_path = dir.join("postgres.log");
-        let log = fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
-        let log2 = log
-            .try_clone()
-            .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
-        let mut child = command_as(postgres.clone(), dir, run_as)
-            .arg("-D")
-            .arg(dir.join("data"))
-            .arg("-k")
-            .arg(dir)
-            .arg("-p")
-            .arg(port.to_string())
-            .args([
-                "-c",
-                "listen_addresses=127.0.0.1",
-                "-c",
-                "fsync=off",
-                "-c",
-                "synchronous_commit=off",
-                "-c",
-                "full_page_writes=off",
-                "-c",
-                "max_connections=300",
-            ])
-            .stdout(log)
-            .stderr(log2)
-            .spawn()
-            .map_err(|e| format!("cannot run {}: {e}", postgres.display()))?;
+        let port = match fixed_port {
+            Some(p) => p,
+            None => free_port()?,
+        };
+        let mut args: Vec<OsString> = vec![
+            "-D".into(),
+            dir.join("data").into(),
+            "-k".into(),
+            dir.into(),
+            "-p".into(),
+            port.to_string().into(),
+        ];
+        let hba = format!("hba_file={}", dir.join("pg_hba.conf").display());
+        let defaults = DEFAULT_SETTINGS
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .chain(std::iter::once(hba))
+            .chain(settings.iter().map(|(k, v)| format!("{k}={v}")));
+        for kv in defaults {
+            args.push("-c".into());
+            args.push(kv.into());
+        }
+        let mut child = spawn_postgres(bin_dir, dir, run_as, &args)?;
         match wait_ready(&mut child, dir, port) {
-            Ok(()) => return Ok((child, port)),
+            Ok(()) => return Ok((child, port, args)),
             Err(e) => {
                 stop_child(&mut child);
                 let tail = log_tail(dir, 30);
                 last_err = format!("{e}; server log ({}):\n{tail}", log_path.display());
-                if tail.contains("already in use") {
+                if tail.contains("already in use") && fixed_port.is_none() {
                     continue;
                 }
                 return Err(last_err);
@@ -437,6 +597,153 @@ fn start_postgres(
         }
     }
     Err(last_err)
+}
+
+/// Spawns `postgres` with its output appended to `<dir>/postgres.log`.
+fn spawn_postgres(
+    bin_dir: &Path,
+    dir: &Path,
+    run_as: Option<RunAs>,
+    args: &[OsString],
+) -> Result<Child, String> {
+    let postgres = bin_dir.join("postgres");
+    let log_path = dir.join("postgres.log");
+    let log = fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&log_path)
+        .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
+    let log2 = log
+        .try_clone()
+        .map_err(|e| format!("cannot open {}: {e}", log_path.display()))?;
+    command_as(postgres.clone(), dir, run_as)
+        .args(args)
+        .stdout(log)
+        .stderr(log2)
+        .spawn()
+        .map_err(|e| format!("cannot run {}: {e}", postgres.display()))
+}
+
+/// Writes `<dir>/pg_hba.conf`: the caller's lines, then (unless dropped) the trust defaults.
+fn write_hba(dir: &Path, opts: &ServerOptions, run_as: Option<RunAs>) -> Result<(), String> {
+    let mut text = String::from("# Written by fastasyncpg-testing; first match wins.\n");
+    for line in &opts.hba_lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    if opts.default_hba {
+        text.push_str(
+            "local all all trust\n\
+             local replication all trust\n\
+             host all all 127.0.0.1/32 trust\n\
+             host all all ::1/128 trust\n\
+             host replication all 127.0.0.1/32 trust\n\
+             host replication all ::1/128 trust\n",
+        );
+    }
+    let path = dir.join("pg_hba.conf");
+    fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    Prepared { dir, run_as }.give_to_server(&path, 0o600)
+}
+
+/// `pg_basebackup -R -X stream` from the server at 127.0.0.1:`port` into `<dir>/data`.
+fn base_backup(bin_dir: &Path, dir: &Path, run_as: Option<RunAs>, port: u16) -> Result<(), String> {
+    let exe = bin_dir.join("pg_basebackup");
+    if !exe.is_file() {
+        return Err(format!(
+            "{} not found: install the PostgreSQL client tools (Debian/Ubuntu: \
+             `apt-get install -y postgresql-client`, same major version as the server)",
+            exe.display()
+        ));
+    }
+    let mut cmd = command_as(exe.clone(), dir, run_as);
+    cmd.arg("-D")
+        .arg(dir.join("data"))
+        .args([
+            "-R",
+            "-X",
+            "stream",
+            "-c",
+            "fast",
+            "--no-sync",
+            "-h",
+            "127.0.0.1",
+        ])
+        .arg("-p")
+        .arg(port.to_string())
+        .args(["-U", SUPERUSER]);
+    run_bounded(&mut cmd, BASEBACKUP_TIMEOUT, "").map(drop)
+}
+
+/// Runs `cmd` to completion, killing it after `timeout`. Fails (with its stderr) when it
+/// cannot be run, exits unsuccessfully or times out; `missing_hint` is added when the program
+/// is not installed.
+pub(crate) fn run_bounded(
+    cmd: &mut Command,
+    timeout: Duration,
+    missing_hint: &str,
+) -> Result<std::process::Output, String> {
+    let shown = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound && !missing_hint.is_empty() {
+                format!("cannot run {shown}: {e}; {missing_hint}")
+            } else {
+                format!("cannot run {shown}: {e}")
+            }
+        })?;
+    let mut out = child.stdout.take();
+    let mut err = child.stderr.take();
+    let out_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        if let Some(o) = out.as_mut() {
+            let _ = o.read_to_end(&mut b);
+        }
+        b
+    });
+    let err_t = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        if let Some(o) = err.as_mut() {
+            let _ = o.read_to_end(&mut b);
+        }
+        b
+    });
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(s)) => break Some(s),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Ok(None) | Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+        }
+    };
+    let stdout = out_t.join().unwrap_or_default();
+    let stderr = err_t.join().unwrap_or_default();
+    match status {
+        Some(status) if status.success() => Ok(std::process::Output {
+            status,
+            stdout,
+            stderr,
+        }),
+        Some(status) => Err(format!(
+            "{shown} failed ({status}):\n{}{}",
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        )),
+        None => Err(format!(
+            "{shown} did not finish within {}s (killed):\n{}{}",
+            timeout.as_secs(),
+            String::from_utf8_lossy(&stdout),
+            String::from_utf8_lossy(&stderr)
+        )),
+    }
 }
 
 /// Waits until `data/postmaster.pid` reports "ready" and the socket exists.
@@ -454,11 +761,13 @@ fn wait_ready(child: &mut Child, dir: &Path, port: u16) -> Result<(), String> {
         if socket.exists() {
             if let Ok(text) = fs::read_to_string(&pidfile) {
                 let lines: Vec<&str> = text.lines().collect();
-                // Line 8 is the postmaster status (PostgreSQL 10+).
-                match lines.get(7) {
-                    Some(s) if s.trim() == "ready" => return Ok(()),
-                    None if lines.len() == 7 => return Ok(()), // pre-10: no status line
-                    _ => {}
+                // A pid file left by an earlier run (before a restart) does not count.
+                let ours = lines.first().map(|l| l.trim()) == Some(&*child.id().to_string());
+                // Line 8 is the postmaster status (PostgreSQL 10+); a hot standby that accepts
+                // read-only connections says "standby". (Seven lines is not "ready": the status
+                // line is written after the shared-memory key line, during start-up.)
+                if ours && matches!(lines.get(7).map(|s| s.trim()), Some("ready" | "standby")) {
+                    return Ok(());
                 }
             }
         }

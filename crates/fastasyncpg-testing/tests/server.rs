@@ -8,7 +8,7 @@ use tokio_postgres::{Client, NoTls};
 async fn connect(url: &str) -> Client {
     let (client, conn) = tokio_postgres::connect(url, NoTls)
         .await
-        .unwrap_or_else(|e| panic!("connect {url}: {e}"));
+        .unwrap_or_else(|e| panic!("connect {url}: {e:?}"));
     tokio::spawn(conn);
     client
 }
@@ -207,4 +207,164 @@ fn watchdog_cleans_up_after_abort() {
         eventually(10, || !port_open(port)),
         "port {port} still open"
     );
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn restart_keeps_port_socket_and_data() {
+    let server = TestServer::start().unwrap();
+    let (port, host) = (server.port(), server.host().to_string());
+    let rt = rt();
+    let (url, name) = rt.block_on(async {
+        let name = server.fresh_db_name("restart").await.unwrap();
+        let url = server.url(&name);
+        let c = connect(&url).await;
+        c.batch_execute("CREATE TABLE t (x int); INSERT INTO t VALUES (1), (2)")
+            .await
+            .unwrap();
+        (url, name)
+    });
+    let t = Instant::now();
+    server.restart().unwrap();
+    eprintln!("restart took {:?}", t.elapsed());
+    assert_eq!((server.port(), server.host()), (port, &*host));
+    assert!(server.is_running());
+    rt.block_on(async {
+        let c = connect(&url).await;
+        assert_eq!(count(&c, "SELECT count(*) FROM t").await, 2);
+        let c = connect(&server.tcp_url(&name)).await;
+        assert_eq!(count(&c, "SELECT count(*) FROM t").await, 2);
+    });
+
+    // Stopped: connections fail (the directory stays); started again: they work.
+    server.stop_server().unwrap();
+    assert!(!server.is_running());
+    assert!(!port_open(port));
+    assert!(server.data_dir().unwrap().join("PG_VERSION").exists());
+    server.stop_server().unwrap(); // no-op when stopped
+    rt.block_on(async {
+        assert!(tokio_postgres::connect(&url, NoTls).await.is_err());
+    });
+    server.start_again().unwrap();
+    server.start_again().unwrap(); // no-op when running
+    rt.block_on(async {
+        let c = connect(&url).await;
+        // The servers run with synchronous_commit=off: ask for a durable commit.
+        c.batch_execute("SET synchronous_commit = on; INSERT INTO t VALUES (3)")
+            .await
+            .unwrap();
+    });
+
+    // Immediate shutdown loses nothing committed (crash recovery replays the WAL).
+    server.stop_server_immediate().unwrap();
+    server.start_again().unwrap();
+    rt.block_on(async {
+        let c = connect(&url).await;
+        assert_eq!(count(&c, "SELECT count(*) FROM t").await, 3);
+    });
+}
+
+#[test]
+fn restart_closes_open_connections() {
+    let server = TestServer::start().unwrap();
+    let rt = rt();
+    rt.block_on(async {
+        let url = server.fresh_db().await.unwrap();
+        let c = connect(&url).await;
+        assert_eq!(count(&c, "SELECT 1::int8").await, 1);
+        server.restart().unwrap();
+        assert!(c.query_one("SELECT 1", &[]).await.is_err());
+        let c = connect(&url).await;
+        assert_eq!(count(&c, "SELECT 1::int8").await, 1);
+    });
+}
+
+#[test]
+fn global_server_cannot_be_restarted() {
+    let g = TestServer::global().unwrap();
+    let err = g.restart().unwrap_err();
+    assert!(err.contains("cannot be stopped"), "{err}");
+    assert!(g.is_running());
+}
+
+#[test]
+fn start_with_settings_hba_and_port() {
+    use fastasyncpg_testing::ServerOptions;
+    // A free port, chosen by us.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = TestServer::start_with(
+        ServerOptions::new()
+            .setting("max_connections", "42")
+            .setting("application_name", "from_options")
+            .hba_line("host all nobody 127.0.0.1/32 reject")
+            .port(port),
+    )
+    .unwrap();
+    assert_eq!(server.port(), port);
+    let rt = rt();
+    rt.block_on(async {
+        let url = server.fresh_db().await.unwrap();
+        let c = connect(&url).await;
+        let max: String = c
+            .query_one("SHOW max_connections", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(max, "42");
+        c.batch_execute("CREATE ROLE nobody LOGIN").await.unwrap();
+        let name: String = c
+            .query_one("SELECT current_database()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let bad = format!("postgresql://nobody@127.0.0.1:{port}/{name}");
+        let Err(err) = tokio_postgres::connect(&bad, NoTls).await else {
+            panic!("{bad} connected despite the reject line");
+        };
+        let msg = err.as_db_error().map(|d| d.message().to_string());
+        assert!(
+            msg.as_deref().unwrap_or("").contains("pg_hba.conf"),
+            "{err:?}"
+        );
+        // Defaults still follow the added lines.
+        connect(&server.tcp_url(&name)).await;
+    });
+    // The port is taken now: a second server on it fails with the log tail.
+    let err = TestServer::start_with(ServerOptions::new().port(port)).unwrap_err();
+    assert!(err.contains("already in use"), "{err}");
+}
+
+#[test]
+fn start_with_existing_data_dir() {
+    use fastasyncpg_testing::ServerOptions;
+    let first = TestServer::start().unwrap();
+    let rt = rt();
+    let name = rt.block_on(async {
+        let name = first.fresh_db_name("kept").await.unwrap();
+        let c = connect(&first.url(&name)).await;
+        c.batch_execute("CREATE TABLE kept (x int); INSERT INTO kept VALUES (7)")
+            .await
+            .unwrap();
+        name
+    });
+    first.stop_server().unwrap();
+    let data = first.data_dir().unwrap();
+    let second = TestServer::start_with(ServerOptions::new().existing_data_dir(&data)).unwrap();
+    rt.block_on(async {
+        let c = connect(&second.url(&name)).await;
+        assert_eq!(count(&c, "SELECT sum(x)::int8 FROM kept").await, 7);
+    });
+    drop(second);
+    // The data directory is not removed with the server that borrowed it.
+    assert!(data.join("PG_VERSION").exists());
 }
