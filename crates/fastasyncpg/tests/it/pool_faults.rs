@@ -245,3 +245,40 @@ async fn idle_connections_are_closed_in_the_background() {
     tokio::time::sleep(Duration::from_millis(1200)).await;
     assert_eq!(pool.pool_status().0, 1, "min_size not kept");
 }
+
+#[tokio::test]
+async fn the_pool_serves_again_after_a_server_restart() {
+    // A private server: restarting the shared one would disturb the other tests.
+    let server = std::sync::Arc::new(
+        t(tokio::task::spawn_blocking(
+            fastasyncpg_testing::TestServer::start,
+        ))
+        .await
+        .unwrap()
+        .unwrap(),
+    );
+    let url = t(server.fresh_db()).await.unwrap();
+    let pool = pool(&url, PoolOptions::default().min_size(3).max_size(3)).await;
+    t(pool.execute("CREATE TABLE t (a int)", ())).await.unwrap();
+    let held: Vec<Database> = t(futures_util::future::try_join_all(
+        (0..3).map(|_| pool.acquire()),
+    ))
+    .await
+    .unwrap();
+    drop(held);
+    let s = server.clone();
+    t(tokio::task::spawn_blocking(move || s.restart()))
+        .await
+        .unwrap()
+        .unwrap();
+    // Every connection the pool held is dead; none is handed out.
+    for i in 0..10 {
+        t(pool.execute("INSERT INTO t VALUES ($1)", args![i]))
+            .await
+            .unwrap();
+    }
+    let n: i64 = t(pool.fetchval("SELECT count(*) FROM t", ()))
+        .await
+        .unwrap();
+    assert_eq!(n, 10);
+}
