@@ -211,7 +211,7 @@ fn split_statements(sql: &str) -> Vec<&str> {
     out
 }
 
-enum Tok<'a> {
+pub(crate) enum Tok<'a> {
     Word(&'a str),
     Punct(u8),
     /// A `$n` parameter.
@@ -221,15 +221,15 @@ enum Tok<'a> {
 
 /// A minimal SQL tokenizer: words, punctuation; skips strings (incl. `E''`), quoted
 /// identifiers, dollar-quoted bodies and comments.
-struct Lexer<'a> {
+pub(crate) struct Lexer<'a> {
     s: &'a str,
-    pos: usize,
+    pub(crate) pos: usize,
     prev_word: Option<&'a str>,
     last_word: Option<&'a str>,
 }
 
 impl<'a> Lexer<'a> {
-    fn new(s: &'a str) -> Self {
+    pub(crate) fn new(s: &'a str) -> Self {
         Lexer {
             s,
             pos: 0,
@@ -238,7 +238,7 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    fn next(&mut self) -> Option<Tok<'a>> {
+    pub(crate) fn next(&mut self) -> Option<Tok<'a>> {
         let b = self.s.as_bytes();
         loop {
             let c = *b.get(self.pos)?;

@@ -15,6 +15,7 @@ use tokio_postgres::config::Host;
 use crate::connect::{LoadBalanceHosts, TargetSessionAttrs};
 use crate::error::{Error, Result};
 use crate::tls::{RootCert, SslMode, SslOptions};
+use crate::reset::ResetPolicy;
 
 /// How a connection prepares statements.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -389,6 +390,49 @@ impl ConnectOptions {
     pub async fn create_pool(self, pool: PoolOptions) -> Result<crate::Database> {
         crate::database::create_pool_with(self, pool).await
     }
+
+    /// Server settings for every connection (asyncpg's `server_settings`), sent at startup as
+    /// `-c name=value` in the `options` parameter. They are the session's defaults, so they
+    /// survive the reset of a pooled connection (`RESET ALL` returns to them).
+    ///
+    /// ```
+    /// # use fastasyncpg::ConnectOptions;
+    /// let o = ConnectOptions::parse("postgresql://u@h/db")?
+    ///     .server_settings([("search_path", "app, public"), ("statement_timeout", "5s")]);
+    /// assert_eq!(o.pg_config().get_options(), Some("-c search_path=app,\\ public -c statement_timeout=5s"));
+    /// # Ok::<_, fastasyncpg::Error>(())
+    /// ```
+    pub fn server_settings<K: AsRef<str>, V: AsRef<str>>(
+        mut self,
+        settings: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        for (k, v) in settings {
+            self = self.server_setting(k.as_ref(), v.as_ref());
+        }
+        self
+    }
+
+    /// One server setting for every connection: see [`server_settings`](Self::server_settings).
+    pub fn server_setting(mut self, name: &str, value: &str) -> Self {
+        // libpq's rule for `options`: whitespace separates arguments, a backslash escapes.
+        let esc = |s: &str| {
+            let mut o = String::with_capacity(s.len());
+            for c in s.chars() {
+                if c == '\\' || c.is_whitespace() {
+                    o.push('\\');
+                }
+                o.push(c);
+            }
+            o
+        };
+        let opt = format!("-c {}={}", esc(name), esc(value));
+        let all = match self.pg.get_options() {
+            Some(o) if !o.trim().is_empty() => format!("{o} {opt}"),
+            _ => opt,
+        };
+        self.pg.options(&all);
+        self
+    }
 }
 
 impl FromStr for ConnectOptions {
@@ -413,12 +457,18 @@ pub struct PoolOptions {
     pub max_size: usize,
     /// Queries after which a connection is replaced (default 50,000; 0 = never).
     pub max_queries: u64,
-    /// An idle connection older than this is closed when next handed out (default 300 s;
-    /// `None` = never).
+    /// A connection idle longer than this (measured from when it was last handed out) is
+    /// closed, by the pool's background health check or when next handed out, keeping
+    /// `min_size` connections open (default 300 s; `None` = never). The health check runs
+    /// every half of this, at most every 30 s.
     pub max_inactive_connection_lifetime: Option<Duration>,
     /// How long `acquire` (and every pooled query) waits for a free connection (default
     /// `None` = wait as long as needed).
     pub acquire_timeout: Option<Duration>,
+    /// When a connection given back is reset so no session state (role, settings, listeners,
+    /// advisory locks, temporary objects) reaches the next user (default
+    /// [`ResetPolicy::WhenNeeded`]).
+    pub reset: ResetPolicy,
 }
 
 impl Default for PoolOptions {
@@ -429,6 +479,7 @@ impl Default for PoolOptions {
             max_queries: 50_000,
             max_inactive_connection_lifetime: Some(Duration::from_secs(300)),
             acquire_timeout: None,
+            reset: ResetPolicy::WhenNeeded,
         }
     }
 }
@@ -457,6 +508,11 @@ impl PoolOptions {
     /// Sets `acquire_timeout`.
     pub fn acquire_timeout(mut self, t: Option<Duration>) -> Self {
         self.acquire_timeout = t;
+        self
+    }
+    /// Sets `reset`.
+    pub fn reset(mut self, policy: ResetPolicy) -> Self {
+        self.reset = policy;
         self
     }
 }

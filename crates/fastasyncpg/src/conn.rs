@@ -16,6 +16,7 @@ use tokio_postgres::Statement;
 use crate::config::StatementCacheMode;
 use crate::connect::{Connector, Opened};
 use crate::error::{Error, Result};
+use crate::reset::SessionState;
 use crate::row::Columns;
 use crate::value::Value;
 
@@ -35,6 +36,46 @@ pub struct Notification {
 pub(crate) struct Prepared {
     pub(crate) stmt: Statement,
     pub(crate) cols: Arc<Columns>,
+    /// The statement may change session state ([`crate::reset::dirties`], decided once when
+    /// it is prepared): running it marks the connection for a reset before its next pool user.
+    pub(crate) dirties: bool,
+}
+
+/// Where the connection task delivers notifications: the receiver of the current `listen()`
+/// caller, if any. Replaceable, so that a later holder of a pooled connection can listen
+/// again, and cleared by the pool's reset so an old `LISTEN`'s notifications reach nobody.
+#[derive(Clone, Default)]
+pub(crate) struct Notifier(Arc<Mutex<Option<mpsc::UnboundedSender<Notification>>>>);
+
+impl Notifier {
+    pub(crate) fn send(&self, n: Notification) -> std::result::Result<(), ()> {
+        match self.0.lock() {
+            Ok(g) => match g.as_ref() {
+                Some(tx) => tx.send(n).map_err(|_| ()),
+                None => Err(()),
+            },
+            Err(_) => Err(()),
+        }
+    }
+
+    /// A new receiver of this connection's notifications; `None` while an earlier receiver is
+    /// still alive (it keeps receiving everything).
+    pub(crate) fn subscribe(&self) -> Option<mpsc::UnboundedReceiver<Notification>> {
+        let mut g = self.0.lock().ok()?;
+        if g.as_ref().is_some_and(|tx| !tx.is_closed()) {
+            return None;
+        }
+        let (tx, rx) = mpsc::unbounded_channel();
+        *g = Some(tx);
+        Some(rx)
+    }
+
+    /// Stops delivering: the current receiver sees the end of its stream.
+    pub(crate) fn clear(&self) {
+        if let Ok(mut g) = self.0.lock() {
+            *g = None;
+        }
+    }
 }
 
 /// The statement cache: an LRU keyed by SQL text, plus the most recently used entry kept
@@ -84,17 +125,16 @@ pub(crate) struct Conn {
     pub(crate) queries: AtomicU64,
     /// The schema generation this connection's statement cache belongs to.
     pub(crate) schema_gen: AtomicU64,
-    notifications: Mutex<Option<mpsc::UnboundedReceiver<Notification>>>,
+    pub(crate) notifications: Notifier,
+    /// Whether the session may hold state a later pool user must not see.
+    pub(crate) session: SessionState,
 }
 
 impl Conn {
     /// Opens a connection with `connector`'s settings (host choice, TLS: see `connect.rs`).
     pub(crate) async fn connect(connector: &Connector) -> Result<Conn> {
         let opts = &connector.opts;
-        let Opened {
-            client,
-            notifications: rx,
-        } = connector.connect().await?;
+        let Opened { client, notifier } = connector.connect().await?;
         let cache = match (
             opts.cache_mode,
             NonZeroUsize::new(opts.statement_cache_size),
@@ -114,7 +154,8 @@ impl Conn {
             broken: AtomicBool::new(false),
             queries: AtomicU64::new(0),
             schema_gen: AtomicU64::new(0),
-            notifications: Mutex::new(Some(rx)),
+            notifications: notifier,
+            session: SessionState::default(),
         })
     }
 
@@ -129,14 +170,19 @@ impl Conn {
             .map_or(0, |c| c.lock().map(|c| c.lru.len()).unwrap_or(0))
     }
 
-    pub(crate) fn take_notifications(&self) -> Option<mpsc::UnboundedReceiver<Notification>> {
-        self.notifications.lock().ok()?.take()
-    }
-
-    /// The cached statement for `sql`, if any.
+    /// The cached statement for `sql`, if any. Marks the session dirty when it may change
+    /// session state.
     pub(crate) fn cached(&self, sql: &str) -> Result<Option<Prepared>> {
         match &self.cache {
-            Some(cache) => Ok(cache.lock().map_err(|_| poisoned())?.get(sql)),
+            Some(cache) => {
+                let p = cache.lock().map_err(|_| poisoned())?.get(sql);
+                if let Some(p) = &p {
+                    if p.dirties {
+                        self.session.mark_dirty();
+                    }
+                }
+                Ok(p)
+            }
             None => Ok(None),
         }
     }
@@ -150,7 +196,11 @@ impl Conn {
         let p = Prepared {
             cols: Arc::new(Columns::from_pg(stmt.columns())),
             stmt,
+            dirties: crate::reset::dirties(sql),
         };
+        if p.dirties {
+            self.session.mark_dirty();
+        }
         if let Some(cache) = &self.cache {
             // Evicted statements are closed on the server when their last clone drops.
             cache.lock().map_err(|_| poisoned())?.put(sql, &p);
@@ -176,6 +226,7 @@ impl Conn {
         args: &[Value],
     ) -> Result<(Arc<Columns>, Vec<tokio_postgres::Row>)> {
         self.queries.fetch_add(1, Ordering::Relaxed);
+        self.note_unprepared(sql);
         match self.mode {
             StatementCacheMode::Named => {
                 let mut retried = false;
@@ -277,6 +328,7 @@ impl Conn {
         args: &[Value],
     ) -> Result<(Option<Arc<Columns>>, tokio_postgres::RowStream)> {
         self.queries.fetch_add(1, Ordering::Relaxed);
+        self.note_unprepared(sql);
         match self.mode {
             StatementCacheMode::Named => {
                 let p = self.prepare(sql).await?;
@@ -297,6 +349,7 @@ impl Conn {
     /// Runs `sql` with `args`, returning the number of rows affected.
     pub(crate) async fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
         self.queries.fetch_add(1, Ordering::Relaxed);
+        self.note_unprepared(sql);
         match self.mode {
             StatementCacheMode::Named => {
                 let mut retried = false;
@@ -345,6 +398,7 @@ impl Conn {
     /// rows affected, summed over the statements.
     pub(crate) async fn simple_execute(&self, sql: &str) -> Result<u64> {
         self.queries.fetch_add(1, Ordering::Relaxed);
+        self.session.note_sql(sql);
         let msgs = self.client.simple_query(sql).await?;
         Ok(msgs
             .iter()
@@ -359,6 +413,15 @@ impl Conn {
     pub(crate) async fn batch_execute(&self, sql: &str) -> Result<()> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         Ok(self.client.batch_execute(sql).await?)
+    }
+
+    /// Unnamed statements are not cached: classify their text on each call (named ones are
+    /// classified when prepared).
+    #[inline]
+    fn note_unprepared(&self, sql: &str) {
+        if self.mode == StatementCacheMode::Unnamed {
+            self.session.note_sql(sql);
+        }
     }
 
     /// Queues a ROLLBACK (or ROLLBACK TO a savepoint) without waiting: used when a transaction

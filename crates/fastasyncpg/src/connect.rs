@@ -12,12 +12,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::mpsc;
 use tokio_postgres::config::{Host, SslMode as PgSslMode};
 use tokio_postgres::{AsyncMessage, Client, Config, SimpleQueryMessage};
 
 use crate::config::ConnectOptions;
-use crate::conn::Notification;
+use crate::conn::{Notification, Notifier};
 use crate::error::{Error, ErrorKind, Result};
 use crate::tls::{SslMode, Tls};
 
@@ -115,7 +114,8 @@ pub(crate) struct Connector {
 /// A freshly opened connection.
 pub(crate) struct Opened {
     pub(crate) client: Client,
-    pub(crate) notifications: mpsc::UnboundedReceiver<Notification>,
+    /// Where the connection task delivers notifications.
+    pub(crate) notifier: Notifier,
 }
 
 /// The server roles a host was found to have.
@@ -158,7 +158,8 @@ impl Connector {
         for &i in &order {
             let cfg = host_config(pg, i);
             let name = host_label(&cfg);
-            let attempt = self.connect_host(&cfg, &name, want);
+            // Boxed: a TLS handshake future is large, and callers' futures embed this one.
+            let attempt = Box::pin(self.connect_host(&cfg, &name, want));
             let timeout = pg
                 .get_connect_timeout()
                 .copied()
@@ -264,7 +265,7 @@ impl Connector {
     async fn open(&self, cfg: &Config, mode: PgSslMode, name: &str) -> Result<Opened> {
         let mut cfg = cfg.clone();
         cfg.ssl_mode(mode);
-        let (client, connection) = match cfg.connect(self.tls.connect.clone()).await {
+        let (client, connection) = match Box::pin(cfg.connect(self.tls.connect.clone())).await {
             Ok(pair) => pair,
             Err(e) => {
                 if let Some(tls) = self.tls.describe(&e, name) {
@@ -273,7 +274,8 @@ impl Connector {
                 return Err(Error::from(e).context(name));
             }
         };
-        let (tx, rx) = mpsc::unbounded_channel();
+        let notifier = Notifier::default();
+        let tx = notifier.clone();
         // Drive the connection, forwarding notifications and logging notices.
         let mut connection = connection;
         let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
@@ -298,10 +300,7 @@ impl Connector {
                 }
             }
         });
-        Ok(Opened {
-            client,
-            notifications: rx,
-        })
+        Ok(Opened { client, notifier })
     }
 }
 

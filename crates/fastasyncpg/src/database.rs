@@ -148,6 +148,7 @@ pub(crate) async fn create_pool_with(
     let pool = Pool::builder(Manager {
         connector: Connector::new(opts.clone())?,
         pool: pool_opts.clone(),
+        stats: Default::default(),
     })
     .max_size(pool_opts.max_size)
     .timeouts(timeouts)
@@ -159,6 +160,7 @@ pub(crate) async fn create_pool_with(
         .await
         .map_err(pool_error)?;
     drop(warm);
+    crate::pool::spawn_health_check(&pool);
     let timeout = opts.command_timeout;
     let db = Database {
         inner: Inner::new(opts),
@@ -291,8 +293,14 @@ impl Database {
         sql: &str,
         args: &[Value],
     ) -> Result<(Arc<Columns>, Vec<Row>)> {
-        let conn = self.conn().await?;
-        let (cols, raw) = self.timed(&conn, conn.query(sql, args)).await?;
+        let mut lost = 0;
+        let (cols, raw) = loop {
+            let conn = self.conn().await?;
+            match self.timed(&conn, conn.query(sql, args)).await {
+                Err(e) if self.died_idle(&conn, &e, &mut lost, sql) => continue,
+                r => break r?,
+            }
+        };
         let rows = raw.into_iter().map(|r| Row::new(cols.clone(), r)).collect();
         Ok((cols, rows))
     }
@@ -320,8 +328,14 @@ impl Database {
         let (cols, first, n) = match self.held_now() {
             Some(c) if self.timeout.is_none() => c?.query_first(sql, args).await?,
             _ => {
-                let conn = self.conn().await?;
-                self.timed(&conn, conn.query_first(sql, args)).await?
+                let mut lost = 0;
+                loop {
+                    let conn = self.conn().await?;
+                    match self.timed(&conn, conn.query_first(sql, args)).await {
+                        Err(e) if self.died_idle(&conn, &e, &mut lost, sql) => continue,
+                        r => break r?,
+                    }
+                }
             }
         };
         Ok((first.map(|r| Row::new(cols, r)), n))
@@ -336,8 +350,37 @@ impl Database {
 
     /// [`run_execute`](Self::run_execute) without the audit hook.
     pub(crate) async fn run_execute_unaudited(&self, sql: &str, args: &[Value]) -> Result<u64> {
-        let conn = self.conn().await?;
-        self.timed(&conn, conn.execute(sql, args)).await
+        let mut lost = 0;
+        loop {
+            let conn = self.conn().await?;
+            match self.timed(&conn, conn.execute(sql, args)).await {
+                Err(e) if self.died_idle(&conn, &e, &mut lost, sql) => continue,
+                r => return r,
+            }
+        }
+    }
+
+    /// True when a statement run on a connection just taken from the pool failed because the
+    /// server had ended that connection while it sat idle, so it is sent again on another
+    /// connection, at most once per connection the pool holds. The dead connection is marked so
+    /// the pool drops it. Held connections and transactions are never retried.
+    ///
+    /// SQLSTATE 57P01 (`pg_terminate_backend`, a server shutdown) as the answer means the
+    /// server did not run the statement: any statement is retried. A connection merely found
+    /// closed may have died after running it (a crash between commit and reply), so only
+    /// `read_only` SQL (a plain SELECT/VALUES/TABLE/SHOW) is retried then.
+    fn died_idle(&self, conn: &Conn, e: &Error, lost: &mut usize, sql: &str) -> bool {
+        let Target::Pool(p) = &self.target else {
+            return false;
+        };
+        let dead = e.code() == Some(&tokio_postgres::error::SqlState::ADMIN_SHUTDOWN)
+            || (e.is_closed() && read_only_sql(sql));
+        if !dead || *lost > p.status().max_size {
+            return false;
+        }
+        *lost += 1;
+        conn.broken.store(true, Ordering::SeqCst);
+        true
     }
 
     /// Runs a statement and returns the number of rows it affected. With no arguments, `sql`
@@ -348,8 +391,14 @@ impl Database {
     pub async fn execute(&self, sql: &str, args: impl IntoArgs) -> Result<u64> {
         let a = args.into_args();
         if a.is_empty() {
-            let conn = self.conn().await?;
-            let r = self.timed(&conn, conn.simple_execute(sql)).await;
+            let mut lost = 0;
+            let r = loop {
+                let conn = self.conn().await?;
+                match self.timed(&conn, conn.simple_execute(sql)).await {
+                    Err(e) if self.died_idle(&conn, &e, &mut lost, sql) => continue,
+                    r => break r,
+                }
+            };
             self.audit_script(sql, r.as_ref().err());
             return r;
         }
@@ -518,9 +567,11 @@ impl Database {
                 "listen needs a held connection: call acquire() on the pool first",
             ));
         };
-        let rx = conn.take_notifications().ok_or_else(|| {
+        let rx = conn.notifications.subscribe().ok_or_else(|| {
             Error::usage("notifications of this connection are already being received by an earlier listen()")
         })?;
+        // Reset (UNLISTEN *) before the next pool user gets the connection.
+        conn.session.mark_dirty();
         self.execute(&format!("LISTEN {}", crate::sql::quote_ident(channel)), ())
             .await?;
         Ok(rx)
@@ -562,6 +613,16 @@ impl Database {
                 (s.size, s.available)
             }
             Target::Held { .. } => (1, 0),
+        }
+    }
+
+    /// The number of session resets this pool has run (0 for a single connection): how often
+    /// a connection given back had to be cleaned before its next user (see
+    /// [`PoolOptions::reset`]). Counts only finished resets.
+    pub fn pool_resets(&self) -> u64 {
+        match &self.target {
+            Target::Pool(p) => p.manager().stats.resets.load(Ordering::Relaxed),
+            Target::Held { .. } => 0,
         }
     }
 
@@ -607,6 +668,19 @@ impl Database {
             p.close();
         }
     }
+}
+
+/// A statement that only reads: it starts with SELECT, VALUES, TABLE or SHOW (a function it
+/// calls could still write; this is the best a client can tell without parsing).
+fn read_only_sql(sql: &str) -> bool {
+    let first: String = sql
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphabetic())
+        .collect();
+    ["SELECT", "VALUES", "TABLE", "SHOW"]
+        .iter()
+        .any(|k| first.eq_ignore_ascii_case(k))
 }
 
 fn tx_over() -> Error {

@@ -57,6 +57,7 @@ mod ddl;
 pub mod error;
 pub mod model;
 mod pool;
+mod reset;
 mod results;
 mod row;
 pub mod schema;
@@ -79,6 +80,7 @@ pub use statement::{Parameter, PreparedStatement};
 pub use ddl::{ColumnDef, CreateOptions, ForeignKeyDef, TableSchema};
 pub use error::{Error, ErrorKind, Result};
 pub use model::{FromRow, Model, ModelTable, Tracked};
+pub use reset::ResetPolicy;
 
 /// `#[derive(FromRow)]`: see the [`FromRow`](trait@FromRow) trait.
 #[cfg(feature = "derive")]

@@ -8,6 +8,8 @@ mod connect_tls;
 mod core;
 mod generated;
 mod models;
+mod pool_faults;
+mod pool_reset;
 mod replicas;
 mod tables;
 mod tables_bench;
