@@ -30,6 +30,7 @@
 
 mod chinook;
 mod local;
+mod pgbouncer;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use local::LocalServer;
+pub use pgbouncer::{PgBouncer, PgBouncerOptions};
 use tokio_postgres::{Client, Config, NoTls};
 
 /// A PostgreSQL server for tests/demo/bench: a throwaway one this crate starts, or the one in

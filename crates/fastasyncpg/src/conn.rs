@@ -161,7 +161,18 @@ impl Conn {
     }
 
     /// Prepares `sql`, through the cache when there is one.
+    ///
+    /// Refused in [`StatementCacheMode::Unnamed`]: tokio-postgres' `prepare` always creates a
+    /// named statement (`sN`), which behind PgBouncer in transaction pooling may be created on
+    /// one server connection and used (or closed) on another. Every path of that mode uses
+    /// `query_typed`/`query_typed_raw` (the unnamed statement) or the simple protocol instead.
     pub(crate) async fn prepare(&self, sql: &str) -> Result<Prepared> {
+        if self.mode == StatementCacheMode::Unnamed {
+            return Err(Error::new(
+                crate::ErrorKind::Other,
+                format!("internal error: a named prepared statement was requested in statement_cache_mode=unnamed: {sql}"),
+            ));
+        }
         if let Some(p) = self.cached(sql)? {
             return Ok(p);
         }

@@ -6,6 +6,7 @@ mod common;
 mod core;
 mod generated;
 mod models;
+mod pgbouncer;
 mod tables;
 mod tables_bench;
 mod tables_bulk;
