@@ -649,13 +649,17 @@ impl Table {
         let r = self
             .db
             .timed(&conn, async {
-                let stream = conn.client.query_typed_raw(sql, typed).await?;
-                futures_util::pin_mut!(stream);
-                while futures_util::TryStreamExt::try_next(&mut stream)
-                    .await?
-                    .is_some()
-                {}
-                Ok(stream.rows_affected().unwrap_or(0))
+                let r: std::result::Result<u64, tokio_postgres::Error> = async {
+                    let stream = conn.client.query_typed_raw(sql, typed).await?;
+                    futures_util::pin_mut!(stream);
+                    while futures_util::TryStreamExt::try_next(&mut stream)
+                        .await?
+                        .is_some()
+                    {}
+                    Ok(stream.rows_affected().unwrap_or(0))
+                }
+                .await;
+                r.map_err(|e| conn.pg_error(e))
             })
             .await;
         if self.db.audit_active() {
@@ -673,7 +677,10 @@ impl Table {
         let r = self
             .db
             .timed(&conn, async {
-                Ok(conn.client.query_typed(sql, &typed).await?)
+                conn.client
+                    .query_typed(sql, &typed)
+                    .await
+                    .map_err(|e| conn.pg_error(e))
             })
             .await;
         if self.db.audit_active() {
