@@ -136,9 +136,9 @@ impl Conn {
             notifications: Mutex::new(Some(rx)),
         };
         if conn.mode == StatementCacheMode::Unnamed {
-            conn.load_types()
-                .await
-                .map_err(|e| e.context("cannot load the database's types (statement_cache_mode=unnamed)"))?;
+            conn.load_types().await.map_err(|e| {
+                e.context("cannot load the database's types (statement_cache_mode=unnamed)")
+            })?;
         }
         Ok(conn)
     }
@@ -169,9 +169,12 @@ impl Conn {
                  ORDER BY t.oid",
             )
             .await?;
-        // A domain every server has and tokio-postgres does not know: its lookup prepares the
-        // lookup statement now, so that no later lookup can prepare one outside this block.
-        let mut casts = vec!["NULL::information_schema.sql_identifier".to_string()];
+        // A type every server has and tokio-postgres does not know (the row type of a view;
+        // not a domain: a result column of a domain type is described as its base type): its
+        // lookup prepares tokio-postgres' lookup statement inside this block, so no later
+        // lookup can prepare one outside it.
+        let mut casts =
+            vec!["NULL::information_schema.information_schema_catalog_name".to_string()];
         casts.extend(msgs.iter().filter_map(|m| match m {
             tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(|t| format!("NULL::{t}")),
             _ => None,
@@ -460,7 +463,9 @@ impl Conn {
     /// requests), so the pool discards it instead of handing the next user answers meant for
     /// someone else.
     pub(crate) fn note_error(&self, e: &Error) {
-        if e.kind() == crate::ErrorKind::Other && e.to_string().contains("unexpected message from server") {
+        if e.kind() == crate::ErrorKind::Other
+            && e.to_string().contains("unexpected message from server")
+        {
             self.broken.store(true, Ordering::SeqCst);
         }
     }
@@ -478,7 +483,8 @@ impl Conn {
 pub(crate) fn type_lookup_error(e: tokio_postgres::Error) -> Error {
     let lookup = e.code() == Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME)
         && e.as_db_error().is_some_and(|d| {
-            d.message().starts_with("prepared statement \"s") && d.message().ends_with("does not exist")
+            d.message().starts_with("prepared statement \"s")
+                && d.message().ends_with("does not exist")
         });
     let err = Error::from(e);
     if !lookup {
