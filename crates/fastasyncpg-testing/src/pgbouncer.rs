@@ -220,7 +220,10 @@ fn find_pgbouncer() -> Result<PathBuf, String> {
         return if p.is_file() {
             Ok(p)
         } else {
-            Err(format!("PGBOUNCER={} is not a file; {INSTALL_HINT}", p.display()))
+            Err(format!(
+                "PGBOUNCER={} is not a file; {INSTALL_HINT}",
+                p.display()
+            ))
         };
     }
     let on_path = std::env::var_os("PATH")
@@ -359,8 +362,8 @@ fn start_in(
         let conf = dir.join("pgbouncer.ini");
         write_file(&conf, &ini(dir, server, opts, port), run_as)?;
         let out = dir.join("pgbouncer.out");
-        let log = fs::File::create(&out)
-            .map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+        let log =
+            fs::File::create(&out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
         let log2 = log
             .try_clone()
             .map_err(|e| format!("cannot open {}: {e}", out.display()))?;
