@@ -41,6 +41,7 @@
 mod chinook;
 mod local;
 mod options;
+mod pgbouncer;
 mod replica;
 mod tls;
 
@@ -56,6 +57,7 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::Duration;
 
 use local::LocalServer;
+pub use pgbouncer::{PgBouncer, PgBouncerOptions};
 use tokio_postgres::{Client, Config, NoTls};
 
 /// A PostgreSQL server for tests/demo/bench: a throwaway one this crate starts, or the one in

@@ -145,7 +145,7 @@ impl Conn {
             })),
             _ => None,
         };
-        Ok(Conn {
+        let conn = Conn {
             client,
             tls: connector.tls.connect.clone(),
             cache,
@@ -156,7 +156,71 @@ impl Conn {
             schema_gen: AtomicU64::new(0),
             notifications: notifier,
             session: SessionState::default(),
-        })
+        };
+        if conn.mode == StatementCacheMode::Unnamed {
+            conn.load_types().await.map_err(|e| {
+                e.context("cannot load the database's types (statement_cache_mode=unnamed)")
+            })?;
+        }
+        Ok(conn)
+    }
+
+    /// Loads every user-defined type into tokio-postgres' type cache, in unnamed mode.
+    ///
+    /// tokio-postgres looks up a type it does not know (an enum, a domain, a composite, an
+    /// extension's type, arrays of them) the first time a result column has it, with *named*
+    /// statements it prepares once and keeps per client (`prepare.rs`, `typeinfo_statement`).
+    /// Behind PgBouncer in transaction pooling that lookup's Parse and Bind can reach two
+    /// different server connections (`prepared statement "sN" does not exist`), and the
+    /// statement leaks on the first one. So the lookups happen here, once per connection,
+    /// inside one transaction (PgBouncer keeps a transaction on one server connection), and
+    /// the statements are deallocated before it commits: no named statement outlives it.
+    /// Afterwards the client's lookup statement is gone on every server, so a type created
+    /// later fails deterministically (see [`type_lookup_error`]) instead of leaking or
+    /// reaching the wrong server.
+    async fn load_types(&self) -> Result<()> {
+        let msgs = self
+            .client
+            .simple_query(
+                "BEGIN; SELECT pg_catalog.format_type(t.oid, NULL) FROM pg_catalog.pg_type t \
+                 JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+                 WHERE n.nspname <> 'pg_catalog' AND n.nspname <> 'information_schema' \
+                 AND n.nspname !~ '^pg_(toast|temp_)' AND t.typisdefined AND t.typtype <> 'p' \
+                 AND (t.typrelid = 0 OR EXISTS (SELECT FROM pg_catalog.pg_class c \
+                      WHERE c.oid = t.typrelid AND c.relkind = 'c')) \
+                 ORDER BY t.oid",
+            )
+            .await?;
+        // A type every server has and tokio-postgres does not know (the row type of a view;
+        // not a domain: a result column of a domain type is described as its base type): its
+        // lookup prepares tokio-postgres' lookup statement inside this block, so no later
+        // lookup can prepare one outside it.
+        let mut casts =
+            vec!["NULL::information_schema.information_schema_catalog_name".to_string()];
+        casts.extend(msgs.iter().filter_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => r.get(0).map(|t| format!("NULL::{t}")),
+            _ => None,
+        }));
+        let r: std::result::Result<(), tokio_postgres::Error> = async {
+            for chunk in casts.chunks(1000) {
+                let sql = format!("SELECT {}", chunk.join(", "));
+                let stream = self
+                    .client
+                    .query_typed_raw(sql.as_str(), std::iter::empty::<(&str, Type)>())
+                    .await?;
+                futures_util::pin_mut!(stream);
+                while stream.try_next().await?.is_some() {}
+            }
+            Ok(())
+        }
+        .await;
+        if let Err(e) = r {
+            // Closing the connection mid-transaction makes PgBouncer close its server
+            // connection too, with whatever was prepared on it.
+            return Err(e.into());
+        }
+        self.client.batch_execute("DEALLOCATE ALL; COMMIT").await?;
+        Ok(())
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -188,7 +252,18 @@ impl Conn {
     }
 
     /// Prepares `sql`, through the cache when there is one.
+    ///
+    /// Refused in [`StatementCacheMode::Unnamed`]: tokio-postgres' `prepare` always creates a
+    /// named statement (`sN`), which behind PgBouncer in transaction pooling may be created on
+    /// one server connection and used (or closed) on another. Every path of that mode uses
+    /// `query_typed`/`query_typed_raw` (the unnamed statement) or the simple protocol instead.
     pub(crate) async fn prepare(&self, sql: &str) -> Result<Prepared> {
+        if self.mode == StatementCacheMode::Unnamed {
+            return Err(Error::new(
+                crate::ErrorKind::Other,
+                format!("internal error: a named prepared statement was requested in statement_cache_mode=unnamed: {sql}"),
+            ));
+        }
         if let Some(p) = self.cached(sql)? {
             return Ok(p);
         }
@@ -216,7 +291,11 @@ impl Conn {
                 c.last = None;
             }
         }
-        self.client.clear_type_cache();
+        // In unnamed mode the types were loaded once, at connect, and cannot be looked up
+        // again (see `load_types`): keep them.
+        if self.mode == StatementCacheMode::Named {
+            self.client.clear_type_cache();
+        }
     }
 
     /// Runs `sql` with `args`, returning the result columns and the raw rows.
@@ -241,12 +320,15 @@ impl Conn {
                 }
             }
             StatementCacheMode::Unnamed => {
-                let rows: Vec<tokio_postgres::Row> = self
-                    .client
-                    .query_typed_raw(sql, text_params(args))
-                    .await?
-                    .try_collect()
-                    .await?;
+                let rows: Vec<tokio_postgres::Row> = async {
+                    self.client
+                        .query_typed_raw(sql, text_params(args))
+                        .await?
+                        .try_collect()
+                        .await
+                }
+                .await
+                .map_err(type_lookup_error)?;
                 let cols = match rows.first() {
                     Some(r) => Arc::new(Columns::from_pg(r.columns())),
                     None => Arc::new(Columns::default()),
@@ -341,7 +423,12 @@ impl Conn {
             }
             StatementCacheMode::Unnamed => {
                 let params = text_params(args);
-                Ok((None, self.client.query_typed_raw(sql, params).await?))
+                let s = self
+                    .client
+                    .query_typed_raw(sql, params)
+                    .await
+                    .map_err(type_lookup_error)?;
+                Ok((None, s))
             }
         }
     }
@@ -364,10 +451,14 @@ impl Conn {
                 }
             }
             StatementCacheMode::Unnamed => {
-                let stream = self.client.query_typed_raw(sql, text_params(args)).await?;
-                futures_util::pin_mut!(stream);
-                while stream.try_next().await?.is_some() {}
-                Ok(stream.rows_affected().unwrap_or(0))
+                let r: std::result::Result<u64, tokio_postgres::Error> = async {
+                    let stream = self.client.query_typed_raw(sql, text_params(args)).await?;
+                    futures_util::pin_mut!(stream);
+                    while stream.try_next().await?.is_some() {}
+                    Ok(stream.rows_affected().unwrap_or(0))
+                }
+                .await;
+                r.map_err(type_lookup_error)
             }
         }
     }
@@ -424,11 +515,55 @@ impl Conn {
         }
     }
 
+    /// A driver error of this connection as ours, explained as a type lookup failure in
+    /// unnamed mode (see [`type_lookup_error`]).
+    pub(crate) fn pg_error(&self, e: tokio_postgres::Error) -> Error {
+        match self.mode {
+            StatementCacheMode::Unnamed => type_lookup_error(e),
+            StatementCacheMode::Named => e.into(),
+        }
+    }
+
+    /// Marks the connection unusable after an error that leaves its protocol stream in an
+    /// unknown state ("unexpected message from server": the responses no longer match the
+    /// requests), so the pool discards it instead of handing the next user answers meant for
+    /// someone else.
+    pub(crate) fn note_error(&self, e: &Error) {
+        if e.kind() == crate::ErrorKind::Other
+            && e.to_string().contains("unexpected message from server")
+        {
+            self.broken.store(true, Ordering::SeqCst);
+        }
+    }
+
     /// Queues a ROLLBACK (or ROLLBACK TO a savepoint) without waiting: used when a transaction
     /// guard is dropped, so the rollback is ordered before anything sent afterwards.
     pub(crate) fn queue_rollback(&self, savepoint: Option<&str>) {
         self.client.__private_api_rollback(savepoint);
     }
+}
+
+/// An error of an unnamed-mode query, explained when it is tokio-postgres failing to look up
+/// a type that was not loaded at connect (see [`Conn::load_types`]): its lookup statement was
+/// deallocated on purpose, so the lookup fails with `prepared statement "sN" does not exist`.
+pub(crate) fn type_lookup_error(e: tokio_postgres::Error) -> Error {
+    let lookup = e.code() == Some(&tokio_postgres::error::SqlState::INVALID_SQL_STATEMENT_NAME)
+        && e.as_db_error().is_some_and(|d| {
+            d.message().starts_with("prepared statement \"s")
+                && d.message().ends_with("does not exist")
+        });
+    let err = Error::from(e);
+    if !lookup {
+        return err;
+    }
+    err.context(
+        "a result column has a type this connection did not load when it connected (a type \
+         created since, or a table's row type); with statement_cache_mode=unnamed types are \
+         loaded once per connection because tokio-postgres looks them up with a named \
+         statement, which PgBouncer's transaction pooling cannot keep on one server. Cast the \
+         column (e.g. to text), reconnect (new connections load the types that exist then), or \
+         use PgBouncer 1.21+ with max_prepared_statements and statement_cache_mode=named",
+    )
 }
 
 fn poisoned() -> Error {

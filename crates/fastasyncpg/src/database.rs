@@ -240,10 +240,16 @@ impl Database {
         conn: &Conn,
         fut: impl Future<Output = Result<T>>,
     ) -> Result<T> {
+        let checked = |r: Result<T>| {
+            if let Err(e) = &r {
+                conn.note_error(e);
+            }
+            r
+        };
         match self.timeout {
-            None => fut.await,
+            None => checked(fut.await),
             Some(d) => match tokio::time::timeout(d, fut).await {
-                Ok(r) => r,
+                Ok(r) => checked(r),
                 Err(_) => {
                     let token = conn.client.cancel_token();
                     let tls = conn.tls.clone();

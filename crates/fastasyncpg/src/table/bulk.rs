@@ -9,6 +9,10 @@
 //! a record leaves out is therefore never sent as NULL: it gets its default on insert and
 //! stays unchanged on update. Several groups run in one transaction (a savepoint when already
 //! in one), so a call is all or nothing.
+//!
+//! In `statement_cache_mode=unnamed` (PgBouncer) `inserts` / `copy_in` do not use `COPY`,
+//! which tokio-postgres can only start through a named statement: each group goes as one
+//! set-based `INSERT ... SELECT ... FROM unnest(...)` instead (see `insert_counted`).
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
@@ -22,6 +26,7 @@ use tokio_postgres::types::{to_sql_checked, IsNull, ToSql, Type};
 use super::record::{json_to_value, Field};
 use super::{where_clause, Record, Sql, Table, UpsertOptions};
 use crate::audit::AuditKind;
+use crate::config::StatementCacheMode;
 use crate::database::Database;
 use crate::error::{Error, ErrorKind, Result};
 use crate::row::{Columns, Row};
@@ -117,6 +122,10 @@ impl Table {
     ///
     /// To get the inserted rows back, use [`inserts_returning`](Self::inserts_returning).
     ///
+    /// In [`StatementCacheMode::Unnamed`] (PgBouncer) the rows go by one set-based
+    /// `INSERT ... SELECT ... FROM unnest(...)` per set of columns instead of `COPY`, which
+    /// would need a named prepared statement; the result and the atomicity are the same.
+    ///
     /// ```no_run
     /// # async fn f(db: fastasyncpg::Database) -> fastasyncpg::Result<()> {
     /// use fastasyncpg::record;
@@ -147,7 +156,7 @@ impl Table {
         self.run_groups(
             n,
             groups,
-            |t, g| t.insert_group_sql(g, None),
+            |t, g| t.insert_group_sql(g, None, true),
             AuditKind::Insert,
             false,
         )
@@ -233,7 +242,7 @@ impl Table {
         self.run_groups(
             n,
             groups,
-            |t, g| t.insert_group_sql(g, Some(&opts)),
+            |t, g| t.insert_group_sql(g, Some(&opts), true),
             AuditKind::Upsert,
             exact,
         )
@@ -241,7 +250,8 @@ impl Table {
     }
 
     /// Loads records with binary `COPY ... FROM STDIN` and returns the count: the same as
-    /// [`inserts`](Self::inserts), reported to the audit hook as a `COPY`.
+    /// [`inserts`](Self::inserts), reported to the audit hook as a `COPY`. In
+    /// [`StatementCacheMode::Unnamed`] it is a set-based `INSERT` like `inserts` there.
     pub async fn copy_in<R: Into<Record>>(&self, recs: impl IntoIterator<Item = R>) -> Result<u64> {
         self.copy_records(recs, "copy_in", AuditKind::Copy).await
     }
@@ -253,6 +263,9 @@ impl Table {
         kind: AuditKind,
     ) -> Result<u64> {
         self.writable(what)?;
+        if self.db.inner.opts.cache_mode == StatementCacheMode::Unnamed {
+            return self.insert_counted(recs, what, kind).await;
+        }
         let types = self.column_types().await;
         let mut it = recs.into_iter();
         let mut groups = Grouper::default();
@@ -582,24 +595,92 @@ impl Table {
         }
     }
 
+    /// `inserts` / `copy_in` in [`StatementCacheMode::Unnamed`] (PgBouncer in transaction
+    /// pooling): the same rows and the same atomicity, sent without `COPY`.
+    ///
+    /// tokio-postgres can only start a `COPY` through a *named* prepared statement (its
+    /// `copy_in(&str)` prepares `sN`, then binds it after the prepare's Sync). Behind
+    /// PgBouncer the prepare and the bind can reach two different server connections: the
+    /// bind fails with `prepared statement "sN" does not exist`, the statement leaks on the
+    /// first server connection (`already exists` for a later client that picks the same
+    /// name), and a `COPY` that fails after its Bind/Execute leaves a server connection
+    /// mid-protocol (`unexpected message type 0x42 during COPY from stdin`, then PgBouncer
+    /// drops it). So here each group of records goes as one set-based unnamed statement
+    /// (`INSERT ... SELECT ... FROM unnest($1::text[], ...)`, as `upserts` does), several
+    /// groups in one transaction: one statement per group, all or nothing.
+    async fn insert_counted<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+        what: &str,
+        kind: AuditKind,
+    ) -> Result<u64> {
+        let recs: Vec<Vec<(usize, Value)>> = recs
+            .into_iter()
+            .map(|r| self.insert_cols(&r.into(), what))
+            .collect::<Result<_>>()?;
+        let mut groups = group(recs);
+        let statements: Vec<(String, Vec<Param>)> = groups
+            .iter_mut()
+            .map(|g| self.insert_group_sql(g, None, false))
+            .collect::<Result<_>>()?;
+        let go = |db: Database| {
+            let statements = &statements;
+            async move {
+                let t = self.on(&db);
+                let mut n = 0;
+                for (sql, params) in statements {
+                    n += t.run_bulk_count(kind, sql, params).await?;
+                }
+                Ok::<_, Error>(n)
+            }
+        };
+        match statements.len() {
+            0 => Ok(0),
+            1 => go(self.db.clone()).await,
+            _ => self.db.transaction(go).await,
+        }
+    }
+
+    /// Runs one bulk statement without reading rows back and returns the rows it affected.
+    async fn run_bulk_count(&self, kind: AuditKind, sql: &str, params: &[Param]) -> Result<u64> {
+        let conn = self.db.conn().await?;
+        conn.queries.fetch_add(1, Ordering::Relaxed);
+        let typed = typed_params(params);
+        let r = self
+            .db
+            .timed(&conn, async {
+                let r: std::result::Result<u64, tokio_postgres::Error> = async {
+                    let stream = conn.client.query_typed_raw(sql, typed).await?;
+                    futures_util::pin_mut!(stream);
+                    while futures_util::TryStreamExt::try_next(&mut stream)
+                        .await?
+                        .is_some()
+                    {}
+                    Ok(stream.rows_affected().unwrap_or(0))
+                }
+                .await;
+                r.map_err(|e| conn.pg_error(e))
+            })
+            .await;
+        if self.db.audit_active() {
+            self.db
+                .emit_audit(kind, sql, Some(self.meta.sql_name()), r.as_ref().copied());
+        }
+        r
+    }
+
     /// Runs one bulk statement: `text[]` arrays first, then untyped scalars.
     async fn run_bulk(&self, kind: AuditKind, sql: &str, params: &[Param]) -> Result<Vec<Row>> {
         let conn = self.db.conn().await?;
         conn.queries.fetch_add(1, Ordering::Relaxed);
-        let typed: Vec<(&(dyn ToSql + Sync), Type)> = params
-            .iter()
-            .map(|p| {
-                let ty = match p {
-                    Param::Array(_) => Type::TEXT_ARRAY,
-                    Param::Untyped(_) => Type::UNKNOWN,
-                };
-                (p as &(dyn ToSql + Sync), ty)
-            })
-            .collect();
+        let typed = typed_params(params);
         let r = self
             .db
             .timed(&conn, async {
-                Ok(conn.client.query_typed(sql, &typed).await?)
+                conn.client
+                    .query_typed(sql, &typed)
+                    .await
+                    .map_err(|e| conn.pg_error(e))
             })
             .await;
         if self.db.audit_active() {
@@ -644,15 +725,18 @@ impl Table {
         (sql, arrays.into_iter().map(Param::Array).collect())
     }
 
+    /// The set-based `INSERT` (or upsert) of one group; `returning` adds `RETURNING *`.
     fn insert_group_sql(
         &self,
         g: &mut Group,
         upsert: Option<&UpsertOptions>,
+        returning: bool,
     ) -> Result<(String, Vec<Param>)> {
         let tbl = self.meta.sql_name();
+        let ret = if returning { " RETURNING *" } else { "" };
         if g.cols.is_empty() && upsert.is_none() {
             let sql = format!(
-                "INSERT INTO {tbl} SELECT FROM generate_series(1, {}) RETURNING *",
+                "INSERT INTO {tbl} SELECT FROM generate_series(1, {}){ret}",
                 g.rows.len()
             );
             return Ok((sql, Vec::new()));
@@ -679,7 +763,7 @@ impl Table {
                     .map(|v| Param::Untyped(text_of(v))),
             );
         }
-        sql.push_str(" RETURNING *");
+        sql.push_str(ret);
         Ok((sql, params))
     }
 
@@ -726,6 +810,21 @@ impl Table {
         );
         Ok((sql, params))
     }
+}
+
+/// The parameters of a bulk statement with their types: `text[]` for the arrays, unknown
+/// (inferred by the server) for the scalars.
+fn typed_params(params: &[Param]) -> Vec<(&(dyn ToSql + Sync), Type)> {
+    params
+        .iter()
+        .map(|p| {
+            let ty = match p {
+                Param::Array(_) => Type::TEXT_ARRAY,
+                Param::Untyped(_) => Type::UNKNOWN,
+            };
+            (p as &(dyn ToSql + Sync), ty)
+        })
+        .collect()
 }
 
 fn kind_name(k: AuditKind) -> &'static str {

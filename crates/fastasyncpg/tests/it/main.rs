@@ -8,6 +8,7 @@ mod connect_tls;
 mod core;
 mod generated;
 mod models;
+mod pgbouncer;
 mod pool_faults;
 mod pool_reset;
 mod replicas;
