@@ -33,7 +33,8 @@ pub const DEFAULT_PREFETCH: usize = 50;
 
 type Batch = Pin<Box<dyn Future<Output = Result<Vec<Row>>> + Send>>;
 
-/// The rows of [`Database::cursor`]: a [`Stream`] of rows, plus asyncpg's cursor calls.
+/// The rows of [`Database::cursor`]: [`next`](Cursor::next), asyncpg's `fetch(n)`,
+/// `fetchrow()` and `forward(n)`, and [`into_stream`](Cursor::into_stream).
 pub struct Cursor {
     kind: Kind,
 }
@@ -60,7 +61,6 @@ impl Database {
     ///
     /// ```no_run
     /// # async fn f(db: fastasyncpg::Database) -> fastasyncpg::Result<()> {
-    /// use futures_util::StreamExt;
     /// let tx = db.begin().await?;
     /// let mut cur = tx.cursor("SELECT * FROM track", ()).await?.prefetch(100);
     /// let first_ten = cur.fetch(10).await?;
@@ -96,6 +96,7 @@ impl Database {
             kind: Kind::Stream(RowStream {
                 inner: Box::pin(inner),
                 cols,
+                done: false,
                 _conn: holder,
             }),
         })
@@ -193,7 +194,7 @@ impl Cursor {
 
     /// The next row, or `None` at the end.
     pub async fn fetchrow(&mut self) -> Result<Option<Row>> {
-        self.next().await.transpose()
+        Cursor::next(self).await.transpose()
     }
 
     /// Skips `n` rows without sending them to the client (`MOVE FORWARD n` on a server-side
@@ -262,9 +263,22 @@ impl Portal {
     }
 }
 
-impl Stream for Cursor {
-    type Item = Result<Row>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Row>>> {
+impl Cursor {
+    /// The next row (`None` at the end), fetching a batch of `prefetch` rows when none is
+    /// buffered: `while let Some(row) = cur.next().await { … }`.
+    #[allow(clippy::should_implement_trait)]
+    pub async fn next(&mut self) -> Option<Result<Row>> {
+        futures_util::future::poll_fn(|cx| self.poll_row(cx)).await
+    }
+
+    /// The rows as a [`Stream`], for stream combinators. (`Cursor` itself is not a `Stream`,
+    /// so that its asyncpg method [`forward`](Self::forward) is not shadowed by
+    /// `StreamExt::forward`.)
+    pub fn into_stream(mut self) -> impl Stream<Item = Result<Row>> + Send + Unpin {
+        futures_util::stream::poll_fn(move |cx| self.poll_row(cx))
+    }
+
+    fn poll_row(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<Row>>> {
         match &mut self.kind {
             Kind::Stream(s) => Pin::new(s).poll_next(cx),
             Kind::Portal(p) => loop {
@@ -312,6 +326,8 @@ impl Stream for Cursor {
 pub struct RowStream {
     inner: Pin<Box<tokio_postgres::RowStream>>,
     cols: Option<Arc<Columns>>,
+    /// Set once the rows ended: tokio-postgres' stream must not be polled after that.
+    done: bool,
     _conn: Arc<HeldConn>,
 }
 
@@ -325,6 +341,9 @@ impl RowStream {
 impl Stream for RowStream {
     type Item = Result<Row>;
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Row>>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
         match self.inner.as_mut().poll_next(cx) {
             Poll::Ready(Some(Ok(raw))) => {
                 let cols = match &self.cols {
@@ -337,8 +356,14 @@ impl Stream for RowStream {
                 };
                 Poll::Ready(Some(Ok(Row::new(cols, raw))))
             }
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(Error::from(e)))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(Some(Err(e))) => {
+                self.done = true;
+                Poll::Ready(Some(Err(Error::from(e))))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                Poll::Ready(None)
+            }
             Poll::Pending => Poll::Pending,
         }
     }

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use fastasyncpg::{args, ConnectOptions, ErrorKind, PoolOptions, StatementCacheMode};
-use futures_util::StreamExt;
+
 
 use crate::common::db;
 

@@ -12,6 +12,7 @@ mod pgbouncer;
 mod pool_faults;
 mod pool_reset;
 mod replicas;
+mod statements;
 mod tables;
 mod tables_bench;
 mod tables_bulk;
