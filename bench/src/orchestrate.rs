@@ -171,6 +171,8 @@ fn imp(id: &'static str, label: &str, runner: Runner) -> Impl {
 
 pub const RAW: &str = "tokio-postgres";
 pub const FA: &str = "fastasyncpg";
+/// fastasyncpg's pool with `ResetPolicy::Always`: what the pooled-connection reset costs.
+pub const FA_RESET: &str = "fastasyncpg-reset-always";
 pub const FA_RAWTYPED: &str = "fastasyncpg-rawtyped";
 pub const FA_MODEL: &str = "fastasyncpg-model";
 pub const FA_PY: &str = "fastasyncpg-py";
@@ -275,6 +277,7 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
             impls: vec![
                 imp(RAW, "tokio-postgres + deadpool-postgres", rust()),
                 imp(FA, "fastasyncpg pool", rust()),
+                imp(FA_RESET, "fastasyncpg pool, reset=always (a session reset per use)", rust()),
                 imp("sqlx", "sqlx PgPool", rust()),
                 imp("asyncpg", "asyncpg pool", py()),
                 imp(FA_PY, "fastasyncpg-py 0.1.0 pool", py()),

@@ -412,9 +412,14 @@ async fn w2(p: &Params) -> R<Outcome> {
             })
             .await
         }
-        "fastasyncpg" => {
+        "fastasyncpg" | "fastasyncpg-reset-always" => {
+            let reset = if p.imp == "fastasyncpg" {
+                fastasyncpg::ResetPolicy::WhenNeeded
+            } else {
+                fastasyncpg::ResetPolicy::Always
+            };
             let db = fastasyncpg::ConnectOptions::parse(&p.url)?
-                .create_pool(fastasyncpg::PoolOptions::default().max_size(p.pool as usize))
+                .create_pool(fastasyncpg::PoolOptions::default().max_size(p.pool as usize).reset(reset))
                 .await?;
             concurrent_timed(p, |i, b| {
                 let db = db.clone();
