@@ -14,8 +14,8 @@ use tokio_postgres::config::Host;
 
 use crate::connect::{LoadBalanceHosts, TargetSessionAttrs};
 use crate::error::{Error, Result};
-use crate::tls::{RootCert, SslMode, SslOptions};
 use crate::reset::ResetPolicy;
+use crate::tls::{RootCert, SslMode, SslOptions};
 
 /// How a connection prepares statements.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -372,7 +372,10 @@ impl ConnectOptions {
             query.push(format!("sslmode={}", self.ssl.mode));
         }
         if self.target_session_attrs != TargetSessionAttrs::Any {
-            query.push(format!("target_session_attrs={}", self.target_session_attrs));
+            query.push(format!(
+                "target_session_attrs={}",
+                self.target_session_attrs
+            ));
         }
         if !query.is_empty() {
             url.push('?');
@@ -593,11 +596,9 @@ fn split_own_options(dsn: &str) -> Result<(String, Vec<(String, String)>)> {
                             raw.push(c);
                             value.push(c);
                         }
-                        None => {
-                            return Err(Error::config(format!(
-                                "invalid connection string: the quoted value of {key:?} is not closed"
-                            )))
-                        }
+                        None => return Err(Error::config(format!(
+                            "invalid connection string: the quoted value of {key:?} is not closed"
+                        ))),
                     }
                 }
             } else {
@@ -870,8 +871,7 @@ mod tests {
                 ("sslmode".to_string(), "verify-full".to_string())
             ]
         );
-        let (_, own) =
-            split_own_options("postgresql://h/db?sslrootcert=%2Ftmp%2Fca.pem").unwrap();
+        let (_, own) = split_own_options("postgresql://h/db?sslrootcert=%2Ftmp%2Fca.pem").unwrap();
         assert_eq!(own[0].1, "/tmp/ca.pem");
     }
 

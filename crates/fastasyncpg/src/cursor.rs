@@ -222,11 +222,13 @@ impl Cursor {
                 if from_buf < n && !p.exhausted {
                     let want = (n - from_buf) as u64;
                     let conn = p.db.conn().await?;
-                    let moved = p
-                        .db
-                        .timed(
+                    let moved =
+                        p.db.timed(
                             &conn,
-                            conn.execute_unnamed(&format!("MOVE FORWARD {want} FROM {}", p.name), &[]),
+                            conn.execute_unnamed(
+                                &format!("MOVE FORWARD {want} FROM {}", p.name),
+                                &[],
+                            ),
                         )
                         .await?;
                     if moved < want {

@@ -9,12 +9,11 @@ use std::sync::{Arc, RwLock};
 
 use std::time::Duration;
 
-
 use crate::args::IntoArgs;
 use crate::audit::AuditHook;
 use crate::config::{ConnectOptions, PoolOptions, StatementCacheMode};
-use crate::connect::Connector;
 use crate::conn::{as_params, coerce_args, Conn, Notification};
+use crate::connect::Connector;
 use crate::error::{Error, ErrorKind, Result};
 use crate::pool::{pool_error, Manager, Object, Pool};
 use crate::results::Results;

@@ -71,16 +71,16 @@ pub mod value;
 pub use args::{Args, IntoArgs};
 pub use audit::{AuditEvent, AuditHook, AuditKind};
 pub use config::{ConnectOptions, PoolOptions, StatementCacheMode};
-pub use connect::{LoadBalanceHosts, TargetSessionAttrs};
-pub use tls::{RootCert, SslMode};
 pub use conn::Notification;
+pub use connect::{LoadBalanceHosts, TargetSessionAttrs};
 pub use cursor::{Cursor, RowStream};
 pub use database::{connect, create_pool, Database};
-pub use statement::{Parameter, PreparedStatement};
 pub use ddl::{ColumnDef, CreateOptions, ForeignKeyDef, TableSchema};
 pub use error::{Error, ErrorKind, Result};
 pub use model::{FromRow, Model, ModelTable, Tracked};
 pub use reset::ResetPolicy;
+pub use statement::{Parameter, PreparedStatement};
+pub use tls::{RootCert, SslMode};
 
 /// `#[derive(FromRow)]`: see the [`FromRow`](trait@FromRow) trait.
 #[cfg(feature = "derive")]

@@ -14,8 +14,8 @@ use std::time::Duration;
 use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
 
 use crate::config::PoolOptions;
-use crate::connect::Connector;
 use crate::conn::Conn;
+use crate::connect::Connector;
 use crate::error::Error;
 use crate::reset::RESET_TIMEOUT;
 

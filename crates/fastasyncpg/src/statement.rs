@@ -196,10 +196,7 @@ impl PreparedStatement {
 
     /// Runs the statement once per argument list, atomically and pipelined
     /// ([`Database::executemany`]).
-    pub async fn executemany<A: IntoArgs>(
-        &self,
-        args: impl IntoIterator<Item = A>,
-    ) -> Result<u64> {
+    pub async fn executemany<A: IntoArgs>(&self, args: impl IntoIterator<Item = A>) -> Result<u64> {
         let lists: Vec<Vec<Value>> = args
             .into_iter()
             .map(|a| self.args(a))

@@ -101,7 +101,10 @@ async fn session_attrs_from_the_environment_and_builder() {
     .unwrap()
     .target_session_attrs(TargetSessionAttrs::Standby);
     let e = opts.connect().await.unwrap_err();
-    assert!(e.to_string().contains("target_session_attrs=standby"), "{e}");
+    assert!(
+        e.to_string().contains("target_session_attrs=standby"),
+        "{e}"
+    );
 }
 
 #[tokio::test]

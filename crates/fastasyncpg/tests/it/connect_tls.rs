@@ -29,9 +29,12 @@ fn ca() -> String {
 }
 
 async fn uses_tls(db: &Database) -> bool {
-    db.fetchval("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", ())
-        .await
-        .unwrap()
+    db.fetchval(
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+        (),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -72,7 +75,10 @@ async fn verify_full_rejects_a_wrong_host_name_and_verify_ca_accepts_it() {
         s.contains("not valid for the host name \"wrong.invalid\""),
         "{s}"
     );
-    assert!(s.contains(&format!("wrong.invalid:{}", tls().port())), "{s}");
+    assert!(
+        s.contains(&format!("wrong.invalid:{}", tls().port())),
+        "{s}"
+    );
     let db = fastasyncpg::connect(&dsn("verify-ca")).await.unwrap();
     assert!(uses_tls(&db).await);
 }
@@ -149,7 +155,10 @@ async fn allow_tries_plain_first_then_tls() {
     let db = fastasyncpg::connect(&url("fastasyncpg", &name, "sslmode=allow"))
         .await
         .unwrap();
-    assert!(!uses_tls(&db).await, "allow: plain when the server accepts it");
+    assert!(
+        !uses_tls(&db).await,
+        "allow: plain when the server accepts it"
+    );
     // This user is refused without TLS (pg_hba hostnossl reject): allow retries with TLS.
     let db = fastasyncpg::connect(&url(TLS_ONLY_USER, &name, "sslmode=allow"))
         .await

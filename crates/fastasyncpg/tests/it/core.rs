@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use fastasyncpg::{args, ConnectOptions, ErrorKind, PoolOptions, StatementCacheMode};
 
-
 use crate::common::db;
 
 #[tokio::test]

@@ -10,7 +10,6 @@ use fastasyncpg::model::select;
 use fastasyncpg::{args, record, ConnectOptions, Database, Error, Job, Model, PoolOptions};
 use fastasyncpg_testing::{PgBouncer, PgBouncerOptions, TestServer};
 
-
 /// Every call gets this long; a hang fails the test instead of stalling it.
 const STEP: Duration = Duration::from_secs(5);
 

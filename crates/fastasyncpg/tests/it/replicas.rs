@@ -31,7 +31,10 @@ async fn reads_go_to_the_standby_and_writes_fail_there() {
     rw.execute("INSERT INTO t VALUES (1, 'one')", ())
         .await
         .unwrap();
-    assert!(!rw.fetchval::<bool>("SELECT pg_is_in_recovery()", ()).await.unwrap());
+    assert!(!rw
+        .fetchval::<bool>("SELECT pg_is_in_recovery()", ())
+        .await
+        .unwrap());
     set.wait_replayed().await.unwrap();
 
     for attrs in ["standby", "prefer-standby", "read-only"] {
@@ -42,10 +45,7 @@ async fn reads_go_to_the_standby_and_writes_fail_there() {
                 .unwrap(),
             "{attrs}"
         );
-        let port: i32 = ro
-            .fetchval("SELECT inet_server_port()", ())
-            .await
-            .unwrap();
+        let port: i32 = ro.fetchval("SELECT inet_server_port()", ()).await.unwrap();
         assert_eq!(port as u16, set.standby().port(), "{attrs}");
         // The table API reads the replicated row.
         let row = ro.t("t").unwrap().get(1).await.unwrap().unwrap();
@@ -65,7 +65,10 @@ async fn reads_go_to_the_standby_and_writes_fail_there() {
     ))
     .await
     .unwrap();
-    assert!(!p.fetchval::<bool>("SELECT pg_is_in_recovery()", ()).await.unwrap());
+    assert!(!p
+        .fetchval::<bool>("SELECT pg_is_in_recovery()", ())
+        .await
+        .unwrap());
     // Display names both hosts.
     let shown = p.to_string();
     assert!(

@@ -50,7 +50,10 @@ async fn prepare_describes_parameters_and_columns_and_runs() {
             .prepare("SELECT id, name, price FROM item WHERE id >= :lo AND name <> ? ORDER BY id LIMIT 3")
             .await
             .unwrap_or_else(|e| panic!("{what}: {e}"));
-        assert!(st.query().contains("$1") && st.query().contains("$2"), "{what}");
+        assert!(
+            st.query().contains("$1") && st.query().contains("$2"),
+            "{what}"
+        );
         let p = st.parameters();
         assert_eq!(p.len(), 2, "{what}");
         assert_eq!(p[0].pg_type, Type::TEXT, "{what}: ? is $1");
@@ -102,7 +105,10 @@ async fn explain_returns_the_json_plan_and_analyze_keeps_nothing() {
             .await
             .unwrap();
         let plan = st.explain(args![1000], false).await.unwrap();
-        assert_eq!(plan[0]["Plan"]["Node Type"], "ModifyTable", "{what}: {plan}");
+        assert_eq!(
+            plan[0]["Plan"]["Node Type"], "ModifyTable",
+            "{what}: {plan}"
+        );
         let plan = st.explain(args![1000], true).await.unwrap();
         assert!(plan[0]["Execution Time"].is_number(), "{what}: {plan}");
         let n: i64 = db
@@ -133,7 +139,10 @@ async fn a_query_inside_a_cursor_loop_in_a_transaction_does_not_hang() {
             seen += 1;
             assert_eq!(g as i64, seen);
             if seen % 5_000 == 0 {
-                let v: i64 = tx.fetchval("SELECT $1::int8 * 2", args![seen]).await.unwrap();
+                let v: i64 = tx
+                    .fetchval("SELECT $1::int8 * 2", args![seen])
+                    .await
+                    .unwrap();
                 assert_eq!(v, seen * 2);
                 checks += 1;
             }
@@ -161,10 +170,21 @@ async fn cursor_fetch_fetchrow_forward_and_prefetch() {
             rows.iter().map(|r| r.get(0).unwrap()).collect()
         };
         assert_eq!(ids(cur.fetch(3).await.unwrap()), [1, 2, 3], "{what}");
-        assert_eq!(cur.fetchrow().await.unwrap().unwrap().get::<i32, _>(0).unwrap(), 4);
+        assert_eq!(
+            cur.fetchrow()
+                .await
+                .unwrap()
+                .unwrap()
+                .get::<i32, _>(0)
+                .unwrap(),
+            4
+        );
         assert_eq!(cur.forward(10).await.unwrap(), 10, "{what}");
         // A batch the stream started is taken into account by fetch/forward.
-        assert_eq!(cur.next().await.unwrap().unwrap().get::<i32, _>(0).unwrap(), 15);
+        assert_eq!(
+            cur.next().await.unwrap().unwrap().get::<i32, _>(0).unwrap(),
+            15
+        );
         assert_eq!(ids(cur.fetch(2).await.unwrap()), [16, 17], "{what}");
         assert_eq!(
             cur.forward(1000)
