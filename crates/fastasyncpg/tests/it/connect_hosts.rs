@@ -137,3 +137,45 @@ async fn load_balancing_spreads_connections() {
     }
     assert_eq!(seen.len(), 2, "random order used only one host");
 }
+
+/// `PGTARGETSESSIONATTRS` and `PGLOADBALANCEHOSTS` are process-wide: checked in a child process
+/// (this test binary, filtered to [`env_attrs_child`]).
+#[tokio::test]
+async fn session_attrs_from_pg_environment_variables() {
+    let (db, port) = fresh().await;
+    let dsn = format!("host=127.0.0.1 port={port} user=fastasyncpg dbname={db} sslmode=disable");
+    let run = |attrs: &str| {
+        std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "connect_hosts::env_attrs_child", "--nocapture"])
+            .env("FASTASYNCPG_ATTRS_CHILD_DSN", &dsn)
+            .env("PGTARGETSESSIONATTRS", attrs)
+            .env("PGLOADBALANCEHOSTS", "random")
+            .output()
+            .unwrap()
+    };
+    for (attrs, expect) in [("primary", "connected"), ("standby", "refused")] {
+        let out = run(attrs);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{attrs}: {text}");
+        assert!(text.contains(&format!("child: {expect}")), "{attrs}: {text}");
+    }
+}
+
+/// Child half of [`session_attrs_from_pg_environment_variables`]; does nothing in a normal run.
+#[tokio::test]
+async fn env_attrs_child() {
+    let Ok(dsn) = std::env::var("FASTASYNCPG_ATTRS_CHILD_DSN") else {
+        return;
+    };
+    let want = std::env::var("PGTARGETSESSIONATTRS").unwrap();
+    let opts = ConnectOptions::parse(&dsn).unwrap();
+    assert_eq!(opts.get_target_session_attrs().as_str(), want);
+    match opts.connect().await {
+        Ok(_) => println!("child: connected"),
+        Err(e) => {
+            assert!(e.to_string().contains("target_session_attrs=standby"), "{e}");
+            println!("child: refused");
+        }
+    }
+}
