@@ -17,6 +17,7 @@ use crate::config::StatementCacheMode;
 use crate::connect::{Connector, Opened};
 use crate::error::{Error, Result};
 use crate::row::Columns;
+use crate::trace::{self, ConnTrace};
 use crate::value::Value;
 
 /// A notification received through `LISTEN`.
@@ -79,6 +80,8 @@ pub(crate) struct Conn {
     pub(crate) mode: StatementCacheMode,
     /// Open transaction/savepoint depth started through our API.
     pub(crate) tx_depth: AtomicU32,
+    /// Where its statements run, for their tracing spans (see `trace.rs`).
+    pub(crate) trace: ConnTrace,
     /// Set when a transaction block was abandoned and its rollback is queued.
     pub(crate) broken: AtomicBool,
     pub(crate) queries: AtomicU64,
@@ -94,6 +97,8 @@ impl Conn {
         let Opened {
             client,
             notifications: rx,
+            host,
+            port,
         } = connector.connect().await?;
         let cache = match (
             opts.cache_mode,
@@ -111,6 +116,7 @@ impl Conn {
             cache,
             mode: opts.cache_mode,
             tx_depth: AtomicU32::new(0),
+            trace: ConnTrace::new(opts, &host, port),
             broken: AtomicBool::new(false),
             queries: AtomicU64::new(0),
             schema_gen: AtomicU64::new(0),
@@ -175,6 +181,15 @@ impl Conn {
         sql: &str,
         args: &[Value],
     ) -> Result<(Arc<Columns>, Vec<tokio_postgres::Row>)> {
+        let rows = |r: &(_, Vec<_>)| Some(r.1.len() as u64);
+        trace::statement(&self.trace, sql, rows, self.query_untraced(sql, args)).await
+    }
+
+    async fn query_untraced(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Arc<Columns>, Vec<tokio_postgres::Row>)> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         match self.mode {
             StatementCacheMode::Named => {
@@ -209,6 +224,19 @@ impl Conn {
     /// Streams the rows instead of collecting them: only the first is kept, the rest are read
     /// and dropped (so an error raised by a later row still fails the query).
     pub(crate) async fn query_first(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Arc<Columns>, Option<tokio_postgres::Row>, u64)> {
+        if self.mode != StatementCacheMode::Named {
+            // Runs through `query`, which traces it.
+            return self.query_first_untraced(sql, args).await;
+        }
+        let rows = |r: &(_, _, u64)| Some(r.2);
+        trace::statement(&self.trace, sql, rows, self.query_first_untraced(sql, args)).await
+    }
+
+    async fn query_first_untraced(
         &self,
         sql: &str,
         args: &[Value],
@@ -271,7 +299,17 @@ impl Conn {
 
     /// Starts `sql` with `args` and returns a stream of its rows (columns known up front for
     /// named statements, from the first row otherwise).
+    /// Its span covers starting the query, not reading the rows.
     pub(crate) async fn query_stream(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Option<Arc<Columns>>, tokio_postgres::RowStream)> {
+        let fut = self.query_stream_untraced(sql, args);
+        trace::statement(&self.trace, sql, |_| None, fut).await
+    }
+
+    async fn query_stream_untraced(
         &self,
         sql: &str,
         args: &[Value],
@@ -296,6 +334,11 @@ impl Conn {
 
     /// Runs `sql` with `args`, returning the number of rows affected.
     pub(crate) async fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
+        let fut = self.execute_untraced(sql, args);
+        trace::statement(&self.trace, sql, |n| Some(*n), fut).await
+    }
+
+    async fn execute_untraced(&self, sql: &str, args: &[Value]) -> Result<u64> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         match self.mode {
             StatementCacheMode::Named => {
@@ -322,6 +365,11 @@ impl Conn {
     /// Runs one or more statements without arguments (simple query protocol) and returns the
     /// rows affected, summed over the statements.
     pub(crate) async fn simple_execute(&self, sql: &str) -> Result<u64> {
+        let fut = self.simple_execute_untraced(sql);
+        trace::statement(&self.trace, sql, |n| Some(*n), fut).await
+    }
+
+    async fn simple_execute_untraced(&self, sql: &str) -> Result<u64> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         let msgs = self.client.simple_query(sql).await?;
         Ok(msgs
@@ -335,8 +383,11 @@ impl Conn {
 
     /// Runs several statements with no arguments (simple query protocol).
     pub(crate) async fn batch_execute(&self, sql: &str) -> Result<()> {
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        Ok(self.client.batch_execute(sql).await?)
+        let fut = async {
+            self.queries.fetch_add(1, Ordering::Relaxed);
+            Ok(self.client.batch_execute(sql).await?)
+        };
+        trace::statement(&self.trace, sql, |_| None, fut).await
     }
 
     /// Queues a ROLLBACK (or ROLLBACK TO a savepoint) without waiting: used when a transaction

@@ -116,6 +116,9 @@ pub(crate) struct Connector {
 pub(crate) struct Opened {
     pub(crate) client: Client,
     pub(crate) notifications: mpsc::UnboundedReceiver<Notification>,
+    /// The host connected to (a name, an address or a unix-socket directory) and its port.
+    pub(crate) host: String,
+    pub(crate) port: u16,
 }
 
 /// The server roles a host was found to have.
@@ -298,9 +301,17 @@ impl Connector {
                 }
             }
         });
+        let port = cfg.get_ports().first().copied().unwrap_or(5432);
+        let host = match cfg.get_hosts().first() {
+            Some(Host::Tcp(h)) => h.clone(),
+            Some(Host::Unix(p)) => p.display().to_string(),
+            None => "localhost".to_string(),
+        };
         Ok(Opened {
             client,
             notifications: rx,
+            host,
+            port,
         })
     }
 }

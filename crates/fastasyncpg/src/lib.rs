@@ -61,6 +61,7 @@ pub mod schema;
 pub mod sql;
 mod table;
 pub mod tls;
+mod trace;
 mod transaction;
 pub mod value;
 

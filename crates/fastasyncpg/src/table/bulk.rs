@@ -351,6 +351,7 @@ impl Table {
             sink.send(buf.split().freeze()).await?;
             Ok::<_, Error>(Some(sink.as_mut().finish().await?))
         };
+        let fut = crate::trace::statement(&conn.trace, &sql, |n: &Option<u64>| *n, fut);
         let r = self.db.timed(&conn, fut).await;
         if self.db.audit_active() && !matches!(r, Ok(None)) {
             self.db.emit_audit(
@@ -509,6 +510,7 @@ impl Table {
             }
             Ok::<u64, Error>(sink.as_mut().finish().await?)
         };
+        let fut = crate::trace::statement(&conn.trace, &sql, |n| Some(*n), fut);
         let r = self.db.timed(&conn, fut).await;
         if self.db.audit_active() {
             self.db
@@ -596,12 +598,14 @@ impl Table {
                 (p as &(dyn ToSql + Sync), ty)
             })
             .collect();
+        let t = crate::trace::start(&conn.trace, sql);
         let r = self
             .db
             .timed(&conn, async {
                 Ok(conn.client.query_typed(sql, &typed).await?)
             })
             .await;
+        crate::trace::finish(t, sql, &r, |rows| Some(rows.len() as u64));
         if self.db.audit_active() {
             self.db.emit_audit(
                 kind,
