@@ -3,6 +3,7 @@
 //! pool needs (queries run, open transaction depth).
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -176,13 +177,13 @@ impl Conn {
     }
 
     /// Runs `sql` with `args`, returning the result columns and the raw rows.
-    pub(crate) async fn query(
-        &self,
-        sql: &str,
-        args: &[Value],
-    ) -> Result<(Arc<Columns>, Vec<tokio_postgres::Row>)> {
+    pub(crate) fn query<'a>(
+        &'a self,
+        sql: &'a str,
+        args: &'a [Value],
+    ) -> impl Future<Output = Result<(Arc<Columns>, Vec<tokio_postgres::Row>)>> + 'a {
         let rows = |r: &(_, Vec<_>)| Some(r.1.len() as u64);
-        trace::statement(&self.trace, sql, rows, self.query_untraced(sql, args)).await
+        trace::statement(&self.trace, sql, rows, move || self.query_untraced(sql, args))
     }
 
     async fn query_untraced(
@@ -223,17 +224,15 @@ impl Conn {
     /// Runs `sql` with `args` and returns its first row (if any) and the number of rows.
     /// Streams the rows instead of collecting them: only the first is kept, the rest are read
     /// and dropped (so an error raised by a later row still fails the query).
-    pub(crate) async fn query_first(
-        &self,
-        sql: &str,
-        args: &[Value],
-    ) -> Result<(Arc<Columns>, Option<tokio_postgres::Row>, u64)> {
-        if self.mode != StatementCacheMode::Named {
-            // Runs through `query`, which traces it.
-            return self.query_first_untraced(sql, args).await;
-        }
+    pub(crate) fn query_first<'a>(
+        &'a self,
+        sql: &'a str,
+        args: &'a [Value],
+    ) -> impl Future<Output = Result<(Arc<Columns>, Option<tokio_postgres::Row>, u64)>> + 'a {
         let rows = |r: &(_, _, u64)| Some(r.2);
-        trace::statement(&self.trace, sql, rows, self.query_first_untraced(sql, args)).await
+        trace::statement(&self.trace, sql, rows, move || {
+            self.query_first_untraced(sql, args)
+        })
     }
 
     async fn query_first_untraced(
@@ -242,7 +241,7 @@ impl Conn {
         args: &[Value],
     ) -> Result<(Arc<Columns>, Option<tokio_postgres::Row>, u64)> {
         if self.mode != StatementCacheMode::Named {
-            let (cols, rows) = self.query(sql, args).await?;
+            let (cols, rows) = self.query_untraced(sql, args).await?;
             let n = rows.len() as u64;
             return Ok((cols, rows.into_iter().next(), n));
         }
@@ -305,8 +304,8 @@ impl Conn {
         sql: &str,
         args: &[Value],
     ) -> Result<(Option<Arc<Columns>>, tokio_postgres::RowStream)> {
-        let fut = self.query_stream_untraced(sql, args);
-        trace::statement(&self.trace, sql, |_| None, fut).await
+        let run = || self.query_stream_untraced(sql, args);
+        trace::statement(&self.trace, sql, |_| None, run).await
     }
 
     async fn query_stream_untraced(
@@ -333,9 +332,13 @@ impl Conn {
     }
 
     /// Runs `sql` with `args`, returning the number of rows affected.
-    pub(crate) async fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
-        let fut = self.execute_untraced(sql, args);
-        trace::statement(&self.trace, sql, |n| Some(*n), fut).await
+    pub(crate) fn execute<'a>(
+        &'a self,
+        sql: &'a str,
+        args: &'a [Value],
+    ) -> impl Future<Output = Result<u64>> + 'a {
+        let run = move || self.execute_untraced(sql, args);
+        trace::statement(&self.trace, sql, |n| Some(*n), run)
     }
 
     async fn execute_untraced(&self, sql: &str, args: &[Value]) -> Result<u64> {
@@ -365,8 +368,8 @@ impl Conn {
     /// Runs one or more statements without arguments (simple query protocol) and returns the
     /// rows affected, summed over the statements.
     pub(crate) async fn simple_execute(&self, sql: &str) -> Result<u64> {
-        let fut = self.simple_execute_untraced(sql);
-        trace::statement(&self.trace, sql, |n| Some(*n), fut).await
+        let run = || self.simple_execute_untraced(sql);
+        trace::statement(&self.trace, sql, |n| Some(*n), run).await
     }
 
     async fn simple_execute_untraced(&self, sql: &str) -> Result<u64> {
@@ -383,11 +386,11 @@ impl Conn {
 
     /// Runs several statements with no arguments (simple query protocol).
     pub(crate) async fn batch_execute(&self, sql: &str) -> Result<()> {
-        let fut = async {
+        let run = || async {
             self.queries.fetch_add(1, Ordering::Relaxed);
             Ok(self.client.batch_execute(sql).await?)
         };
-        trace::statement(&self.trace, sql, |_| None, fut).await
+        trace::statement(&self.trace, sql, |_| None, run).await
     }
 
     /// Queues a ROLLBACK (or ROLLBACK TO a savepoint) without waiting: used when a transaction

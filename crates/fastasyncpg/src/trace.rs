@@ -126,23 +126,26 @@ pub(crate) fn finish<T>(
     }
 }
 
-/// Runs `fut`, the execution of `sql`, inside its span (see the module docs); `rows` reads the
-/// rows affected or returned from a success, when known.
+/// Runs the future `run` makes, the execution of `sql`, inside its span (see the module
+/// docs); `rows` reads the rows affected or returned from a success, when known.
+///
+/// `run` is a closure so that the (large) statement future is built in place, in the slot it
+/// is polled from: passing the future itself would store it twice and copy it on each move.
 #[inline]
-pub(crate) async fn statement<T>(
+pub(crate) async fn statement<T, F: Future<Output = Result<T>>>(
     t: &ConnTrace,
     sql: &str,
     rows: impl FnOnce(&T) -> Option<u64>,
-    fut: impl Future<Output = Result<T>>,
+    run: impl FnOnce() -> F,
 ) -> Result<T> {
     let Some(a) = start(t, sql) else {
-        let r = fut.await;
+        let r = run().await;
         if let Err(e) = &r {
             failed(sql, e);
         }
         return r;
     };
-    let r = fut.instrument(a.span.clone()).await;
+    let r = run().instrument(a.span.clone()).await;
     finish(Some(a), sql, &r, rows);
     r
 }

@@ -351,7 +351,7 @@ impl Table {
             sink.send(buf.split().freeze()).await?;
             Ok::<_, Error>(Some(sink.as_mut().finish().await?))
         };
-        let fut = crate::trace::statement(&conn.trace, &sql, |n: &Option<u64>| *n, fut);
+        let fut = crate::trace::statement(&conn.trace, &sql, |n: &Option<u64>| *n, || fut);
         let r = self.db.timed(&conn, fut).await;
         if self.db.audit_active() && !matches!(r, Ok(None)) {
             self.db.emit_audit(
@@ -510,7 +510,7 @@ impl Table {
             }
             Ok::<u64, Error>(sink.as_mut().finish().await?)
         };
-        let fut = crate::trace::statement(&conn.trace, &sql, |n| Some(*n), fut);
+        let fut = crate::trace::statement(&conn.trace, &sql, |n| Some(*n), || fut);
         let r = self.db.timed(&conn, fut).await;
         if self.db.audit_active() {
             self.db
