@@ -183,7 +183,9 @@ impl Conn {
         args: &'a [Value],
     ) -> impl Future<Output = Result<(Arc<Columns>, Vec<tokio_postgres::Row>)>> + 'a {
         let rows = |r: &(_, Vec<_>)| Some(r.1.len() as u64);
-        trace::statement(&self.trace, sql, rows, move || self.query_untraced(sql, args))
+        trace::statement(&self.trace, sql, rows, move || {
+            self.query_untraced(sql, args)
+        })
     }
 
     async fn query_untraced(

@@ -227,7 +227,10 @@ mod tests {
     #[test]
     fn first_keyword_uppercase() {
         assert_eq!(operation("select 1"), "SELECT");
-        assert_eq!(operation("  -- note\n /* c */ (SELECT 1) UNION (SELECT 2)"), "SELECT");
+        assert_eq!(
+            operation("  -- note\n /* c */ (SELECT 1) UNION (SELECT 2)"),
+            "SELECT"
+        );
         assert_eq!(operation("insert into t values (1)"), "INSERT");
         assert_eq!(operation("COPY t FROM STDIN"), "COPY");
         assert_eq!(operation("with x as (select 1) delete from t"), "WITH");

@@ -9,8 +9,8 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fastasyncpg::{args, record, ConnectOptions, Database};
 use fastasyncpg::__private::tokio_postgres::config::Host;
+use fastasyncpg::{args, record, ConnectOptions, Database};
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -55,7 +55,12 @@ impl Capture {
         // default) keep every callsite at "sometimes": each thread's own default decides.
         static KEEP: std::sync::OnceLock<[tracing::Dispatch; 2]> = std::sync::OnceLock::new();
         KEEP.get_or_init(|| {
-            let d = || tracing::Dispatch::new(Capture { max: Level::TRACE, c: Arc::default() });
+            let d = || {
+                tracing::Dispatch::new(Capture {
+                    max: Level::TRACE,
+                    c: Arc::default(),
+                })
+            };
             [d(), d()]
         });
         Capture {
@@ -202,10 +207,16 @@ async fn fetchrow_span_has_database_attributes_and_no_argument_values() {
     assert!(ms >= 0.0);
     // The argument's value appears nowhere: not in a span, not in an event.
     for s in &spans {
-        assert!(s.fields.values().all(|v| !v.contains("carol-7f3a")), "{s:?}");
+        assert!(
+            s.fields.values().all(|v| !v.contains("carol-7f3a")),
+            "{s:?}"
+        );
     }
     for e in cap.events() {
-        assert!(e.fields.values().all(|v| !v.contains("carol-7f3a")), "{e:?}");
+        assert!(
+            e.fields.values().all(|v| !v.contains("carol-7f3a")),
+            "{e:?}"
+        );
     }
     // A success emits no warning or error.
     assert!(cap.events().iter().all(|e| e.level > Level::WARN));
@@ -240,9 +251,12 @@ async fn every_statement_path_gets_one_span_with_its_operation() {
     })
     .await
     .unwrap();
-    t.copy_in(vec![record! { id: 10, name: "x" }, record! { id: 11, name: "y" }])
-        .await
-        .unwrap();
+    t.copy_in(vec![
+        record! { id: 10, name: "x" },
+        record! { id: 11, name: "y" },
+    ])
+    .await
+    .unwrap();
     let rows = db.fetch("SELECT * FROM t", ()).await.unwrap();
     drop(guard);
     assert_eq!(rows.len(), 5);
@@ -252,9 +266,7 @@ async fn every_statement_path_gets_one_span_with_its_operation() {
     // executemany runs in a transaction of its own.
     assert_eq!(
         ops,
-        [
-            "INSERT", "BEGIN", "INSERT", "COMMIT", "BEGIN", "UPDATE", "COMMIT", "COPY", "SELECT"
-        ],
+        ["INSERT", "BEGIN", "INSERT", "COMMIT", "BEGIN", "UPDATE", "COMMIT", "COPY", "SELECT"],
         "{spans:#?}"
     );
     let rows_of = |i: usize| spans[i].fields.get("db.rows").cloned();
@@ -292,7 +304,10 @@ async fn failing_statement_emits_an_error_event_with_the_sqlstate() {
     assert_eq!(ev.target, "fastasyncpg");
     assert!(ev.fields["message"].contains("42P01"), "{ev:?}");
     assert!(ev.fields["message"].contains("no_such_table"), "{ev:?}");
-    assert_eq!(ev.fields["db.statement"], "SELECT * FROM no_such_table WHERE id = $1");
+    assert_eq!(
+        ev.fields["db.statement"],
+        "SELECT * FROM no_such_table WHERE id = $1"
+    );
     // Inside the statement's span.
     assert_eq!(cap.span_of(ev).map(|s| s.name), Some("pg.query"));
 }
@@ -359,10 +374,8 @@ async fn slow_statement_warning_with_and_without_spans() {
     let db = fastasyncpg::connect(&format!("{url}{sep}slow_statement_ms=600000"))
         .await
         .unwrap();
-    assert_eq!(
-        format!("{:?}", db.options()).contains("slow_statement: Some(600s)"),
-        true
-    );
+    let shown = format!("{:?}", db.options());
+    assert!(shown.contains("slow_statement: Some(600s)"), "{shown}");
     let cap = Capture::new(Level::WARN);
     let guard = tracing::subscriber::set_default(cap.clone());
     db.fetchrow("SELECT 1", ()).await.unwrap();
