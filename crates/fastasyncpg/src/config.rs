@@ -39,6 +39,7 @@ pub struct ConnectOptions {
     pub(crate) ssl: SslOptions,
     pub(crate) target_session_attrs: TargetSessionAttrs,
     pub(crate) load_balance_hosts: LoadBalanceHosts,
+    pub(crate) slow_statement: Option<Duration>,
 }
 
 impl fmt::Debug for ConnectOptions {
@@ -50,13 +51,14 @@ impl fmt::Debug for ConnectOptions {
             .field("command_timeout", &self.command_timeout)
             .field("sslmode", &self.ssl.mode)
             .field("target_session_attrs", &self.target_session_attrs)
+            .field("slow_statement", &self.slow_statement)
             .finish()
     }
 }
 
 /// Options this crate handles itself, accepted in the DSN (URL query or `key=value`): ours, and
 /// libpq's that tokio-postgres does not implement the way libpq does (TLS, host selection).
-const OWN_KEYS: [&str; 9] = [
+const OWN_KEYS: [&str; 10] = [
     "statement_cache_size",
     "statement_cache_mode",
     "command_timeout",
@@ -66,6 +68,7 @@ const OWN_KEYS: [&str; 9] = [
     "sslkey",
     "target_session_attrs",
     "load_balance_hosts",
+    "slow_statement_ms",
 ];
 
 impl ConnectOptions {
@@ -90,7 +93,8 @@ impl ConnectOptions {
     /// `sslcert` and `sslkey`: see [`crate::tls`].
     ///
     /// Besides libpq's options the DSN accepts `statement_cache_size=N`,
-    /// `statement_cache_mode=named|unnamed` and `command_timeout=SECONDS`.
+    /// `statement_cache_mode=named|unnamed`, `command_timeout=SECONDS` and
+    /// `slow_statement_ms=N` (see [`slow_statement`](Self::slow_statement)).
     pub fn parse(dsn: &str) -> Result<Self> {
         let dsn = dsn.trim();
         if dsn.is_empty() {
@@ -116,6 +120,7 @@ impl ConnectOptions {
             ssl: SslOptions::default(),
             target_session_attrs: TargetSessionAttrs::Any,
             load_balance_hosts: LoadBalanceHosts::Disable,
+            slow_statement: None,
         };
         let mut own = own;
         // The environment fills what the DSN left out (libpq's precedence).
@@ -171,6 +176,14 @@ impl ConnectOptions {
                 "sslkey" => opts.ssl.key = Some(PathBuf::from(v)),
                 "target_session_attrs" => opts.target_session_attrs = v.parse()?,
                 "load_balance_hosts" => opts.load_balance_hosts = v.parse()?,
+                "slow_statement_ms" => {
+                    let ms: u64 = v.parse().map_err(|_| {
+                        Error::config(format!(
+                            "slow_statement_ms must be a whole number of milliseconds, got {v:?}"
+                        ))
+                    })?;
+                    opts.slow_statement = (ms > 0).then(|| Duration::from_millis(ms));
+                }
                 _ => {}
             }
         }
@@ -247,6 +260,14 @@ impl ConnectOptions {
     /// fails with [`ErrorKind::Timeout`](crate::ErrorKind::Timeout).
     pub fn command_timeout(mut self, t: Option<Duration>) -> Self {
         self.command_timeout = t;
+        self
+    }
+
+    /// Logs a `tracing` WARN event (target `fastasyncpg`, with the SQL and `elapsed_ms`) for
+    /// every statement that takes longer than `t`; `None` (the default) turns it off. Works
+    /// whether or not statement spans are enabled. In a DSN: `slow_statement_ms=N` (0 = off).
+    pub fn slow_statement(mut self, t: Option<Duration>) -> Self {
+        self.slow_statement = t;
         self
     }
 
@@ -596,9 +617,11 @@ fn split_own_options(dsn: &str) -> Result<(String, Vec<(String, String)>)> {
                             raw.push(c);
                             value.push(c);
                         }
-                        None => return Err(Error::config(format!(
+                        None => {
+                            return Err(Error::config(format!(
                             "invalid connection string: the quoted value of {key:?} is not closed"
-                        ))),
+                        )))
+                        }
                     }
                 }
             } else {
@@ -909,6 +932,18 @@ mod tests {
         let o =
             ConnectOptions::parse("host=/tmp/sock port=6000 user=al dbname=x password=pw").unwrap();
         assert_eq!(o.url(), "postgresql://al@/x?host=%2Ftmp%2Fsock&port=6000");
+    }
+
+    #[test]
+    fn slow_statement_option() {
+        let o = ConnectOptions::parse("host=h slow_statement_ms=250 dbname=d").unwrap();
+        assert_eq!(o.slow_statement, Some(Duration::from_millis(250)));
+        let o = ConnectOptions::parse("postgresql://u@h/db?slow_statement_ms=0").unwrap();
+        assert_eq!(o.slow_statement, None);
+        let o = o.slow_statement(Some(Duration::from_secs(1)));
+        assert_eq!(o.slow_statement, Some(Duration::from_secs(1)));
+        let e = ConnectOptions::parse("host=h slow_statement_ms=fast").unwrap_err();
+        assert!(e.to_string().contains("slow_statement_ms"), "{e}");
     }
 
     #[test]

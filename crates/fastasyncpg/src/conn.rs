@@ -3,6 +3,7 @@
 //! pool needs (queries run, open transaction depth).
 
 use std::borrow::Cow;
+use std::future::Future;
 use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -18,6 +19,7 @@ use crate::connect::{Connector, Opened};
 use crate::error::{Error, Result};
 use crate::reset::SessionState;
 use crate::row::Columns;
+use crate::trace::{self, ConnTrace};
 use crate::value::Value;
 
 /// A notification received through `LISTEN`.
@@ -120,6 +122,8 @@ pub(crate) struct Conn {
     pub(crate) mode: StatementCacheMode,
     /// Open transaction/savepoint depth started through our API.
     pub(crate) tx_depth: AtomicU32,
+    /// Where its statements run, for their tracing spans (see `trace.rs`).
+    pub(crate) trace: ConnTrace,
     /// Set when a transaction block was abandoned and its rollback is queued.
     pub(crate) broken: AtomicBool,
     pub(crate) queries: AtomicU64,
@@ -134,7 +138,12 @@ impl Conn {
     /// Opens a connection with `connector`'s settings (host choice, TLS: see `connect.rs`).
     pub(crate) async fn connect(connector: &Connector) -> Result<Conn> {
         let opts = &connector.opts;
-        let Opened { client, notifier } = connector.connect().await?;
+        let Opened {
+            client,
+            notifier,
+            host,
+            port,
+        } = connector.connect().await?;
         let cache = match (
             opts.cache_mode,
             NonZeroUsize::new(opts.statement_cache_size),
@@ -151,6 +160,7 @@ impl Conn {
             cache,
             mode: opts.cache_mode,
             tx_depth: AtomicU32::new(0),
+            trace: ConnTrace::new(opts, &host, port),
             broken: AtomicBool::new(false),
             queries: AtomicU64::new(0),
             schema_gen: AtomicU64::new(0),
@@ -299,7 +309,18 @@ impl Conn {
     }
 
     /// Runs `sql` with `args`, returning the result columns and the raw rows.
-    pub(crate) async fn query(
+    pub(crate) fn query<'a>(
+        &'a self,
+        sql: &'a str,
+        args: &'a [Value],
+    ) -> impl Future<Output = Result<(Arc<Columns>, Vec<tokio_postgres::Row>)>> + 'a {
+        let rows = |r: &(_, Vec<_>)| Some(r.1.len() as u64);
+        trace::statement(&self.trace, sql, rows, move || {
+            self.query_untraced(sql, args)
+        })
+    }
+
+    async fn query_untraced(
         &self,
         sql: &str,
         args: &[Value],
@@ -341,13 +362,24 @@ impl Conn {
     /// Runs `sql` with `args` and returns its first row (if any) and the number of rows.
     /// Streams the rows instead of collecting them: only the first is kept, the rest are read
     /// and dropped (so an error raised by a later row still fails the query).
-    pub(crate) async fn query_first(
+    pub(crate) fn query_first<'a>(
+        &'a self,
+        sql: &'a str,
+        args: &'a [Value],
+    ) -> impl Future<Output = Result<(Arc<Columns>, Option<tokio_postgres::Row>, u64)>> + 'a {
+        let rows = |r: &(_, _, u64)| Some(r.2);
+        trace::statement(&self.trace, sql, rows, move || {
+            self.query_first_untraced(sql, args)
+        })
+    }
+
+    async fn query_first_untraced(
         &self,
         sql: &str,
         args: &[Value],
     ) -> Result<(Arc<Columns>, Option<tokio_postgres::Row>, u64)> {
         if self.mode != StatementCacheMode::Named {
-            let (cols, rows) = self.query(sql, args).await?;
+            let (cols, rows) = self.query_untraced(sql, args).await?;
             let n = rows.len() as u64;
             return Ok((cols, rows.into_iter().next(), n));
         }
@@ -404,7 +436,17 @@ impl Conn {
 
     /// Starts `sql` with `args` and returns a stream of its rows (columns known up front for
     /// named statements, from the first row otherwise).
+    /// Its span covers starting the query, not reading the rows.
     pub(crate) async fn query_stream(
+        &self,
+        sql: &str,
+        args: &[Value],
+    ) -> Result<(Option<Arc<Columns>>, tokio_postgres::RowStream)> {
+        let run = || self.query_stream_untraced(sql, args);
+        trace::statement(&self.trace, sql, |_| None, run).await
+    }
+
+    async fn query_stream_untraced(
         &self,
         sql: &str,
         args: &[Value],
@@ -434,7 +476,16 @@ impl Conn {
     }
 
     /// Runs `sql` with `args`, returning the number of rows affected.
-    pub(crate) async fn execute(&self, sql: &str, args: &[Value]) -> Result<u64> {
+    pub(crate) fn execute<'a>(
+        &'a self,
+        sql: &'a str,
+        args: &'a [Value],
+    ) -> impl Future<Output = Result<u64>> + 'a {
+        let run = move || self.execute_untraced(sql, args);
+        trace::statement(&self.trace, sql, |n| Some(*n), run)
+    }
+
+    async fn execute_untraced(&self, sql: &str, args: &[Value]) -> Result<u64> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         self.note_unprepared(sql);
         match self.mode {
@@ -466,28 +517,45 @@ impl Conn {
     /// Runs `sql` as an unnamed statement with text-format arguments whatever the cache mode
     /// (for one-off SQL such as a cursor's `DECLARE`), returning the rows affected.
     pub(crate) async fn execute_unnamed(&self, sql: &str, args: &[Value]) -> Result<u64> {
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        let stream = self.client.query_typed_raw(sql, text_params(args)).await?;
-        futures_util::pin_mut!(stream);
-        while stream.try_next().await?.is_some() {}
-        Ok(stream.rows_affected().unwrap_or(0))
+        let run = || async {
+            self.queries.fetch_add(1, Ordering::Relaxed);
+            let stream = self.client.query_typed_raw(sql, text_params(args)).await?;
+            futures_util::pin_mut!(stream);
+            while stream.try_next().await?.is_some() {}
+            Ok(stream.rows_affected().unwrap_or(0))
+        };
+        trace::statement(&self.trace, sql, |n| Some(*n), run).await
     }
 
     /// Runs `sql` (no arguments) as an unnamed statement whatever the cache mode, returning
     /// its rows (a cursor's `FETCH`).
     pub(crate) async fn query_unnamed(&self, sql: &str) -> Result<Vec<tokio_postgres::Row>> {
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        Ok(self
-            .client
-            .query_typed_raw(sql, text_params(&[]))
-            .await?
-            .try_collect()
-            .await?)
+        let run = || async {
+            self.queries.fetch_add(1, Ordering::Relaxed);
+            Ok(self
+                .client
+                .query_typed_raw(sql, text_params(&[]))
+                .await?
+                .try_collect()
+                .await?)
+        };
+        trace::statement(
+            &self.trace,
+            sql,
+            |rows: &Vec<_>| Some(rows.len() as u64),
+            run,
+        )
+        .await
     }
 
     /// Runs one or more statements without arguments (simple query protocol) and returns the
     /// rows affected, summed over the statements.
     pub(crate) async fn simple_execute(&self, sql: &str) -> Result<u64> {
+        let run = || self.simple_execute_untraced(sql);
+        trace::statement(&self.trace, sql, |n| Some(*n), run).await
+    }
+
+    async fn simple_execute_untraced(&self, sql: &str) -> Result<u64> {
         self.queries.fetch_add(1, Ordering::Relaxed);
         self.session.note_sql(sql);
         let msgs = self.client.simple_query(sql).await?;
@@ -502,8 +570,11 @@ impl Conn {
 
     /// Runs several statements with no arguments (simple query protocol).
     pub(crate) async fn batch_execute(&self, sql: &str) -> Result<()> {
-        self.queries.fetch_add(1, Ordering::Relaxed);
-        Ok(self.client.batch_execute(sql).await?)
+        let run = || async {
+            self.queries.fetch_add(1, Ordering::Relaxed);
+            Ok(self.client.batch_execute(sql).await?)
+        };
+        trace::statement(&self.trace, sql, |_| None, run).await
     }
 
     /// Unnamed statements are not cached: classify their text on each call (named ones are

@@ -116,6 +116,9 @@ pub(crate) struct Opened {
     pub(crate) client: Client,
     /// Where the connection task delivers notifications.
     pub(crate) notifier: Notifier,
+    /// The host connected to (a name, an address or a unix-socket directory) and its port.
+    pub(crate) host: String,
+    pub(crate) port: u16,
 }
 
 /// The server roles a host was found to have.
@@ -300,7 +303,18 @@ impl Connector {
                 }
             }
         });
-        Ok(Opened { client, notifier })
+        let port = cfg.get_ports().first().copied().unwrap_or(5432);
+        let host = match cfg.get_hosts().first() {
+            Some(Host::Tcp(h)) => h.clone(),
+            Some(Host::Unix(p)) => p.display().to_string(),
+            None => "localhost".to_string(),
+        };
+        Ok(Opened {
+            client,
+            notifier,
+            host,
+            port,
+        })
     }
 }
 

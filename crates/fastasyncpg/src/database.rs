@@ -464,6 +464,7 @@ impl Database {
                         }
                     }
                 };
+                let fut = crate::trace::statement(&conn.trace, &csql, |n| Some(*n), || fut);
                 tx.timed(&conn, fut).await
             })
             .await;

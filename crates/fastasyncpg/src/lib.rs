@@ -65,6 +65,7 @@ pub mod sql;
 mod statement;
 mod table;
 pub mod tls;
+mod trace;
 mod transaction;
 pub mod value;
 

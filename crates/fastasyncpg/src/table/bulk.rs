@@ -364,6 +364,7 @@ impl Table {
             sink.send(buf.split().freeze()).await?;
             Ok::<_, Error>(Some(sink.as_mut().finish().await?))
         };
+        let fut = crate::trace::statement(&conn.trace, &sql, |n: &Option<u64>| *n, || fut);
         let r = self.db.timed(&conn, fut).await;
         if self.db.audit_active() && !matches!(r, Ok(None)) {
             self.db.emit_audit(
@@ -522,6 +523,7 @@ impl Table {
             }
             Ok::<u64, Error>(sink.as_mut().finish().await?)
         };
+        let fut = crate::trace::statement(&conn.trace, &sql, |n| Some(*n), || fut);
         let r = self.db.timed(&conn, fut).await;
         if self.db.audit_active() {
             self.db
@@ -646,6 +648,7 @@ impl Table {
         let conn = self.db.conn().await?;
         conn.queries.fetch_add(1, Ordering::Relaxed);
         let typed = typed_params(params);
+        let t = crate::trace::start(&conn.trace, sql);
         let r = self
             .db
             .timed(&conn, async {
@@ -662,6 +665,7 @@ impl Table {
                 r.map_err(|e| conn.pg_error(e))
             })
             .await;
+        crate::trace::finish(t, sql, &r, |n| Some(*n));
         if self.db.audit_active() {
             self.db
                 .emit_audit(kind, sql, Some(self.meta.sql_name()), r.as_ref().copied());
@@ -674,6 +678,7 @@ impl Table {
         let conn = self.db.conn().await?;
         conn.queries.fetch_add(1, Ordering::Relaxed);
         let typed = typed_params(params);
+        let t = crate::trace::start(&conn.trace, sql);
         let r = self
             .db
             .timed(&conn, async {
@@ -683,6 +688,7 @@ impl Table {
                     .map_err(|e| conn.pg_error(e))
             })
             .await;
+        crate::trace::finish(t, sql, &r, |rows| Some(rows.len() as u64));
         if self.db.audit_active() {
             self.db.emit_audit(
                 kind,

@@ -158,7 +158,10 @@ async fn session_attrs_from_pg_environment_variables() {
         let text = String::from_utf8_lossy(&out.stdout).into_owned()
             + &String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{attrs}: {text}");
-        assert!(text.contains(&format!("child: {expect}")), "{attrs}: {text}");
+        assert!(
+            text.contains(&format!("child: {expect}")),
+            "{attrs}: {text}"
+        );
     }
 }
 
@@ -174,7 +177,10 @@ async fn env_attrs_child() {
     match opts.connect().await {
         Ok(_) => println!("child: connected"),
         Err(e) => {
-            assert!(e.to_string().contains("target_session_attrs=standby"), "{e}");
+            assert!(
+                e.to_string().contains("target_session_attrs=standby"),
+                "{e}"
+            );
             println!("child: refused");
         }
     }

@@ -20,4 +20,5 @@ mod tables_ddl;
 mod tables_queue;
 mod tables_schema;
 mod tables_scope;
+mod trace_spans;
 mod types;
