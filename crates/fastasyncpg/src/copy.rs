@@ -316,7 +316,7 @@ impl CopyOptions {
         }
         let mut opts = Vec::new();
         if dir == Dir::Records {
-            opts.push("FORMAT binary".to_string());
+            // The format is chosen from the first record; only WHERE applies.
         } else if let Some(f) = self.format {
             opts.push(format!("FORMAT {}", f.keyword()));
         }
@@ -974,8 +974,8 @@ impl Database {
         self.copy_from_query(sql, args, f, opts).await
     }
 
-    /// Copies rows into a table with binary `COPY` (asyncpg's `copy_records_to_table`) and
-    /// returns the number of rows. `records` is any iterator of [`IntoCopyRow`] values:
+    /// Copies rows into a table with `COPY` (asyncpg's `copy_records_to_table`) and returns
+    /// the number of rows. `records` is any iterator of [`IntoCopyRow`] values:
     /// `Vec<Value>` or tuples (in the order of the columns), [`Record`]s or JSON objects (by
     /// column name; a column a record leaves out is NULL — use
     /// [`Table::inserts`] to get column defaults).
@@ -985,6 +985,11 @@ impl Database {
     /// fails naming the record and column, and nothing is written). Rows are encoded and sent
     /// in 64 KiB chunks as the iterator yields them. Only `columns`, `schema_name` and
     /// `where_` apply. Atomic.
+    ///
+    /// The rows travel in binary format, unless the first record holds a value that only has a
+    /// text form (JSON or serde fields, [`Value::Literal`]): then the whole COPY uses text
+    /// format and the server parses each value as its column's type. A later record with such
+    /// a value in a binary COPY is an error (nothing is written).
     ///
     /// ```no_run
     /// # async fn f(db: fastasyncpg::Database) -> fastasyncpg::Result<()> {
@@ -1038,28 +1043,60 @@ impl Database {
                     .prepare(&format!("SELECT {col_list} FROM {target_ref}"))
                     .await?;
                 let types: Vec<Type> = p.stmt.columns().iter().map(|c| c.type_().clone()).collect();
-                let sql = format!("COPY {target_ref} ({col_list}) FROM STDIN{clauses_ref}");
+                let ctx = |k: usize| {
+                    move |e: Error| {
+                        e.context(format!("copy_records_to_table into {target_ref}, record {}", k + 1))
+                    }
+                };
+                // The first record decides the format: binary, unless one of its values only
+                // has a text form (JSON / serde fields, literals), which the server parses.
+                let first = match records.next() {
+                    Some(rec) => Some(
+                        rec.into_copy_row(&columns)
+                            .and_then(|v| convert_row(v, &columns, &types))
+                            .map_err(ctx(0))?,
+                    ),
+                    None => None,
+                };
+                let binary = first
+                    .as_ref()
+                    .map_or(true, |r| !r.iter().any(Value::needs_text_format));
+                let sql = format!(
+                    "COPY {target_ref} ({col_list}) FROM STDIN{}{clauses_ref}",
+                    if binary { " WITH (FORMAT binary)" } else { "" }
+                );
                 *audit_ref = sql.clone();
                 conn.queries.fetch_add(1, Ordering::Relaxed);
                 let fut = async {
                     let sink = conn.client.copy_in::<_, Bytes>(sql.as_str()).await?;
                     futures_util::pin_mut!(sink);
                     let mut buf = BytesMut::with_capacity(CHUNK + 4096);
-                    buf.put_slice(BINARY_HEADER);
-                    for (k, rec) in records.enumerate() {
-                        let ctx = |e: Error| {
-                            e.context(format!("copy_records_to_table into {target_ref}, record {}", k + 1))
-                        };
+                    if binary {
+                        buf.put_slice(BINARY_HEADER);
+                    }
+                    let rest = records.map(|rec| {
+                        rec.into_copy_row(&columns)
+                            .and_then(|v| convert_row(v, &columns, &types))
+                    });
+                    for (k, vals) in first.map(Ok).into_iter().chain(rest).enumerate() {
                         // Dropping the unfinished sink (on an error) aborts the COPY.
-                        let vals = rec.into_copy_row(&columns).map_err(ctx)?;
-                        encode_row(&mut buf, vals, &columns, &types).map_err(ctx)?;
+                        let vals = vals.map_err(ctx(k))?;
+                        if binary {
+                            encode_binary(&mut buf, vals, &columns, &types).map_err(ctx(k))?;
+                        } else {
+                            encode_text(&mut buf, &vals);
+                        }
                         if buf.len() >= CHUNK {
                             sink.send(buf.split().freeze()).await?;
                             buf.reserve(CHUNK + 4096);
                         }
                     }
-                    buf.put_i16(-1);
-                    sink.send(buf.split().freeze()).await?;
+                    if binary {
+                        buf.put_i16(-1);
+                    }
+                    if !buf.is_empty() {
+                        sink.send(buf.split().freeze()).await?;
+                    }
                     Ok::<u64, Error>(sink.as_mut().finish().await?)
                 };
                 db.timed(&conn, fut).await
@@ -1077,8 +1114,8 @@ impl Database {
     }
 }
 
-/// Converts `vals` to `types` and appends them as one binary COPY row.
-fn encode_row(buf: &mut BytesMut, vals: Vec<Value>, cols: &[String], types: &[Type]) -> Result<()> {
+/// Checks the number of values and converts each to its column's type.
+fn convert_row(vals: Vec<Value>, cols: &[String], types: &[Type]) -> Result<Vec<Value>> {
     if vals.len() != cols.len() {
         return Err(Error::bind(format!(
             "{} values given for {} columns ({})",
@@ -1087,25 +1124,56 @@ fn encode_row(buf: &mut BytesMut, vals: Vec<Value>, cols: &[String], types: &[Ty
             cols.join(", ")
         )));
     }
-    let mut pairs = Vec::with_capacity(vals.len());
+    let mut out = Vec::with_capacity(vals.len());
     for (i, (v, ty)) in vals.into_iter().zip(types).enumerate() {
         let converted = match v.coerce_to(ty) {
             Ok(std::borrow::Cow::Owned(c)) => Some(c),
             Ok(std::borrow::Cow::Borrowed(_)) => None,
-            Err(msg) => return Err(Error::bind(format!("column {}: {msg}", quote_ident(&cols[i])))),
+            Err(msg) => {
+                return Err(Error::bind(format!("column {}: {msg}", quote_ident(&cols[i]))))
+            }
         };
-        let v = converted.unwrap_or(v);
-        if v.needs_text_format() {
-            return Err(Error::bind(format!(
-                "column {}: a {} value has no binary form here; use copy_to_table with text data",
-                quote_ident(&cols[i]),
-                ty.name()
-            )));
-        }
-        pairs.push((i, v));
+        out.push(converted.unwrap_or(v));
     }
-    crate::table::encode_binary_row(buf, &pairs, types)
-        .map_err(|e| Error::bind(e.to_string()))
+    Ok(out)
+}
+
+/// Appends converted values as one binary COPY row.
+fn encode_binary(buf: &mut BytesMut, vals: Vec<Value>, cols: &[String], types: &[Type]) -> Result<()> {
+    if let Some(i) = vals.iter().position(Value::needs_text_format) {
+        return Err(Error::bind(format!(
+            "column {}: a value with only a text form (JSON, literal) after records with typed \
+             values: this binary COPY cannot take it; give typed values, or text-only values \
+             from the first record on",
+            quote_ident(&cols[i])
+        )));
+    }
+    let pairs: Vec<(usize, Value)> = vals.into_iter().enumerate().collect();
+    crate::table::encode_binary_row(buf, &pairs, types).map_err(|e| Error::bind(e.to_string()))
+}
+
+/// Appends values as one COPY text-format row: tab-separated, `\N` for NULL, backslash,
+/// tab, newline and carriage return escaped.
+fn encode_text(buf: &mut BytesMut, vals: &[Value]) {
+    for (j, v) in vals.iter().enumerate() {
+        if j > 0 {
+            buf.put_u8(b'\t');
+        }
+        if v.is_null() {
+            buf.put_slice(b"\\N");
+            continue;
+        }
+        for &b in v.to_string().as_bytes() {
+            match b {
+                b'\\' => buf.put_slice(b"\\\\"),
+                b'\t' => buf.put_slice(b"\\t"),
+                b'\n' => buf.put_slice(b"\\n"),
+                b'\r' => buf.put_slice(b"\\r"),
+                b => buf.put_u8(b),
+            }
+        }
+    }
+    buf.put_u8(b'\n');
 }
 
 async fn create_file(path: &Path, what: &str) -> Result<tokio::fs::File> {

@@ -717,3 +717,42 @@ async fn table_handles_copy_to_and_from() {
     assert_eq!(n, 2);
     assert_eq!(String::from_utf8(out).unwrap(), "1,Rex\n2,Tom\n");
 }
+
+#[tokio::test]
+async fn records_from_json_and_serde_go_as_text() {
+    #[derive(serde::Serialize)]
+    struct P {
+        id: i32,
+        name: &'static str,
+    }
+    let db = common::db().await;
+    people(&db).await;
+    let rows = vec![
+        serde_json::json!({"id": 1, "name": "tab\there \\ x"}),
+        serde_json::json!({"id": 2, "note": "n"}),
+    ];
+    let n = db
+        .copy_records_to_table("people", rows, &CopyOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(n, 2);
+    let recs = [Record::from_serialize(&P { id: 3, name: "c" }).unwrap()];
+    let n = db
+        .copy_records_to_table("people", recs, &CopyOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    let name: String = db
+        .fetchval("SELECT name FROM people WHERE id = 1", ())
+        .await
+        .unwrap();
+    assert_eq!(name, "tab\there \\ x");
+    // An unknown key is named.
+    let e = db
+        .copy_records_to_table("people", [serde_json::json!({"id": 4, "nope": 1})], &CopyOptions::new())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::UnknownName);
+    assert!(e.to_string().contains("nope") && e.to_string().contains("record 1"), "{e}");
+    assert_eq!(count(&db, "people").await, 3);
+}
