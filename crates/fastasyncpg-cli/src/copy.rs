@@ -411,9 +411,8 @@ struct JsonLine {
 impl IntoCopyRow for JsonLine {
     fn into_copy_row(self, columns: &[String]) -> fastasyncpg::Result<Vec<Value>> {
         let line = self.line;
-        let fail = |msg: String| {
-            Error::new(fastasyncpg::ErrorKind::Usage, format!("line {line}: {msg}"))
-        };
+        let fail =
+            |msg: String| Error::new(fastasyncpg::ErrorKind::Usage, format!("line {line}: {msg}"));
         match self.value.map_err(fail)? {
             v @ serde_json::Value::Object(_) => v
                 .into_copy_row(columns)
@@ -617,7 +616,7 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for TextUnescape<W> {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         // Flush what the last call decoded before taking more.
-        if let Poll::Pending = self.as_mut().drain(cx)? {
+        if self.as_mut().drain(cx)?.is_pending() {
             return Poll::Pending;
         }
         let mut out = std::mem::take(&mut self.out);
@@ -645,13 +644,13 @@ impl<W: AsyncWrite + Unpin> AsyncWrite for TextUnescape<W> {
         Poll::Ready(Ok(buf.len()))
     }
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        if let Poll::Pending = self.as_mut().drain(cx)? {
+        if self.as_mut().drain(cx)?.is_pending() {
             return Poll::Pending;
         }
         Pin::new(&mut self.inner).poll_flush(cx)
     }
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        if let Poll::Pending = self.as_mut().drain(cx)? {
+        if self.as_mut().drain(cx)?.is_pending() {
             return Poll::Pending;
         }
         Pin::new(&mut self.inner).poll_shutdown(cx)
@@ -695,7 +694,11 @@ pub(crate) async fn export(
             .map_err(|e| format!("cannot create {file}: {e}"))?;
         (Box::new(f), true)
     };
-    let bar = if to_file { progress(None, "exporting") } else { None };
+    let bar = if to_file {
+        progress(None, "exporting")
+    } else {
+        None
+    };
     let mut dest = CountedWrite {
         inner: dest,
         bar: bar.clone(),
@@ -779,7 +782,10 @@ mod tests {
         assert_eq!(g(&["1", "2.5e3"]), Guess::Double);
         assert_eq!(g(&["true", "F"]), Guess::Boolean);
         assert_eq!(g(&["2024-02-29"]), Guess::Date);
-        assert_eq!(g(&["2024-02-29", "2024-02-29 10:00:00+02"]), Guess::Timestamptz);
+        assert_eq!(
+            g(&["2024-02-29", "2024-02-29 10:00:00+02"]),
+            Guess::Timestamptz
+        );
         assert_eq!(g(&["1", "x"]), Guess::Text);
         assert_eq!(g(&[]), Guess::Text);
         assert_eq!(g(&["99999999999999999999"]), Guess::Numeric);

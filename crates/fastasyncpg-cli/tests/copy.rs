@@ -10,7 +10,11 @@ fn run(url: &str, args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) 
         .arg(url)
         .args(args)
         .env_remove("DATABASE_URL")
-        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -29,14 +33,19 @@ fn run(url: &str, args: &[&str], stdin: Option<&[u8]>) -> (i32, String, String) 
 
 /// A path in the temporary directory unique to this process and `name`.
 fn tmp(name: &str) -> PathBuf {
-    std::env::temp_dir().join(format!("fastasyncpg-cli-copy-{}-{name}", std::process::id()))
+    std::env::temp_dir().join(format!(
+        "fastasyncpg-cli-copy-{}-{name}",
+        std::process::id()
+    ))
 }
 
 /// The summary line: `loaded into T: N rows in S s (R rows/s)`.
 fn assert_summary(stderr: &str, verb: &str, rows: u64) {
     let line = stderr.lines().last().unwrap_or("");
     assert!(
-        line.starts_with(verb) && line.contains(&format!(": {rows} rows in ")) && line.ends_with(" rows/s)"),
+        line.starts_with(verb)
+            && line.contains(&format!(": {rows} rows in "))
+            && line.ends_with(" rows/s)"),
         "summary line: {stderr:?}"
     );
 }
@@ -52,13 +61,22 @@ async fn csv_round_trip_with_create() {
     std::fs::write(&src, csv).unwrap();
     let (code, out, err) = run(
         &url,
-        &["load", "items", src.to_str().unwrap(), "--header", "--create"],
+        &[
+            "load",
+            "items",
+            src.to_str().unwrap(),
+            "--header",
+            "--create",
+        ],
         None,
     );
     assert_eq!(code, 0, "{err}");
     assert_eq!(out, "");
     assert_summary(&err, "loaded into items", 3);
-    assert!(!err.contains('\u{1b}'), "no progress bar when stderr is not a terminal: {err:?}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "no progress bar when stderr is not a terminal: {err:?}"
+    );
 
     let db = fastasyncpg::connect(&url).await.unwrap();
     let types: Vec<String> = db
@@ -74,7 +92,15 @@ async fn csv_round_trip_with_create() {
         .collect();
     assert_eq!(
         types,
-        ["bigint", "text", "numeric", "boolean", "date", "timestamp with time zone", "text"]
+        [
+            "bigint",
+            "text",
+            "numeric",
+            "boolean",
+            "date",
+            "timestamp with time zone",
+            "text"
+        ]
     );
 
     let (code, out, err) = run(&url, &["export", "items", "out.csv", "--query", "x"], None);
@@ -84,7 +110,13 @@ async fn csv_round_trip_with_create() {
     let dst = tmp("round-out.csv");
     let (code, _, err) = run(
         &url,
-        &["export", "--query", "SELECT id, name FROM items ORDER BY id", dst.to_str().unwrap(), "--header"],
+        &[
+            "export",
+            "--query",
+            "SELECT id, name FROM items ORDER BY id",
+            dst.to_str().unwrap(),
+            "--header",
+        ],
         None,
     );
     assert_eq!(code, 0, "{err}");
@@ -98,18 +130,36 @@ async fn csv_round_trip_with_create() {
     let (code, first, err) = run(&url, &["export", "items", "--header"], None);
     assert_eq!(code, 0, "{err}");
     assert_summary(&err, "exported from items", 3);
-    db.execute("CREATE TABLE items2 (LIKE items)", ()).await.unwrap();
-    let (code, _, err) = run(&url, &["load", "items2", "-", "--header"], Some(first.as_bytes()));
+    db.execute("CREATE TABLE items2 (LIKE items)", ())
+        .await
+        .unwrap();
+    let (code, _, err) = run(
+        &url,
+        &["load", "items2", "-", "--header"],
+        Some(first.as_bytes()),
+    );
     assert_eq!(code, 0, "{err}");
     let (code, second, err) = run(&url, &["export", "items2", "-", "--header"], None);
     assert_eq!(code, 0, "{err}");
     assert_eq!(first, second);
-    assert!(first.starts_with("id,name,price,ok,day,at,nothing\n1,\"Ann, the first\",1.50,t,2024-02-29,"), "{first}");
+    assert!(
+        first.starts_with(
+            "id,name,price,ok,day,at,nothing\n1,\"Ann, the first\",1.50,t,2024-02-29,"
+        ),
+        "{first}"
+    );
 
     // --truncate replaces the rows.
-    let (code, _, err) = run(&url, &["load", "items2", "-", "--header", "--truncate"], Some(first.as_bytes()));
+    let (code, _, err) = run(
+        &url,
+        &["load", "items2", "-", "--header", "--truncate"],
+        Some(first.as_bytes()),
+    );
     assert_eq!(code, 0, "{err}");
-    let n: i64 = db.fetchval("SELECT count(*) FROM items2", ()).await.unwrap();
+    let n: i64 = db
+        .fetchval("SELECT count(*) FROM items2", ())
+        .await
+        .unwrap();
     assert_eq!(n, 3);
     std::fs::remove_file(&src).unwrap();
     std::fs::remove_file(&dst).unwrap();
@@ -119,11 +169,16 @@ async fn csv_round_trip_with_create() {
 async fn a_bad_line_is_named_and_nothing_is_loaded() {
     let url = fastasyncpg_testing::fresh_db().await;
     let db = fastasyncpg::connect(&url).await.unwrap();
-    db.execute("CREATE TABLE nums (n int, label text)", ()).await.unwrap();
+    db.execute("CREATE TABLE nums (n int, label text)", ())
+        .await
+        .unwrap();
     let data = b"n,label\n1,one\n2,two\nthree,3\n4,four\n";
     let (code, _, err) = run(&url, &["load", "nums", "-", "--header"], Some(data));
     assert_ne!(code, 0);
-    assert!(err.contains("line 4") && err.contains("column n") && err.contains("nothing was changed"), "{err}");
+    assert!(
+        err.contains("line 4") && err.contains("column n") && err.contains("nothing was changed"),
+        "{err}"
+    );
     let n: i64 = db.fetchval("SELECT count(*) FROM nums", ()).await.unwrap();
     assert_eq!(n, 0);
 
@@ -150,15 +205,37 @@ async fn a_bad_line_is_named_and_nothing_is_loaded() {
     // Text and tsv formats with options.
     let (code, _, err) = run(
         &url,
-        &["load", "nums", "-", "--format", "text", "--null", "-", "--columns", "label,n"],
+        &[
+            "load",
+            "nums",
+            "-",
+            "--format",
+            "text",
+            "--null",
+            "-",
+            "--columns",
+            "label,n",
+        ],
         Some(b"one\t1\n-\t2\n"),
     );
     assert_eq!(code, 0, "{err}");
-    let (code, _, err) = run(&url, &["load", "nums", "-", "--format", "tsv"], Some(b"3\t\"th\tree\"\n"));
+    let (code, _, err) = run(
+        &url,
+        &["load", "nums", "-", "--format", "tsv"],
+        Some(b"3\t\"th\tree\"\n"),
+    );
     assert_eq!(code, 0, "{err}");
     let (code, out, err) = run(
         &url,
-        &["export", "--query", "SELECT * FROM nums ORDER BY n", "--format", "text", "--null", "?"],
+        &[
+            "export",
+            "--query",
+            "SELECT * FROM nums ORDER BY n",
+            "--format",
+            "text",
+            "--null",
+            "?",
+        ],
         None,
     );
     assert_eq!(code, 0, "{err}");
@@ -201,14 +278,28 @@ async fn jsonl_both_ways() {
 
     // A bad line names its number; nothing is loaded.
     let bad = "{\"id\": 4}\n{\"id\": 5,,}\n";
-    let (code, _, err) = run(&url, &["load", "people", "-", "--format", "jsonl"], Some(bad.as_bytes()));
+    let (code, _, err) = run(
+        &url,
+        &["load", "people", "-", "--format", "jsonl"],
+        Some(bad.as_bytes()),
+    );
     assert_ne!(code, 0);
-    assert!(err.contains("line 2") && err.contains("not valid JSON"), "{err}");
+    assert!(
+        err.contains("line 2") && err.contains("not valid JSON"),
+        "{err}"
+    );
     let bad = "{\"id\": 4}\n{\"id\": 5}\n{\"nope\": 1}\n";
-    let (code, _, err) = run(&url, &["load", "people", "-", "--format", "jsonl"], Some(bad.as_bytes()));
+    let (code, _, err) = run(
+        &url,
+        &["load", "people", "-", "--format", "jsonl"],
+        Some(bad.as_bytes()),
+    );
     assert_ne!(code, 0);
     assert!(err.contains("line 3") && err.contains("nope"), "{err}");
     let db = fastasyncpg::connect(&url).await.unwrap();
-    let n: i64 = db.fetchval("SELECT count(*) FROM people", ()).await.unwrap();
+    let n: i64 = db
+        .fetchval("SELECT count(*) FROM people", ())
+        .await
+        .unwrap();
     assert_eq!(n, 3);
 }

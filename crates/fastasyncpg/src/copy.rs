@@ -257,7 +257,10 @@ impl CopyOptions {
             let all = text_like.iter().chain(&csv_only).chain(&encoding);
             for (name, on) in all {
                 if *on {
-                    return bad(name, "does not apply: records are always sent in binary format");
+                    return bad(
+                        name,
+                        "does not apply: records are always sent in binary format",
+                    );
                 }
             }
             if matches!(self.format, Some(f) if f != CopyFormat::Binary) {
@@ -282,7 +285,10 @@ impl CopyOptions {
             }
         }
         if dir.is_in() && self.force_quote.is_some() {
-            return bad("force_quote", "only applies when copying out of a table or query");
+            return bad(
+                "force_quote",
+                "only applies when copying out of a table or query",
+            );
         }
         if !dir.is_in() {
             if !self.force_not_null.is_empty() {
@@ -297,7 +303,10 @@ impl CopyOptions {
         }
         if dir == Dir::OutQuery {
             if self.columns.is_some() {
-                return bad("columns", "does not apply to a query (select the columns in it)");
+                return bad(
+                    "columns",
+                    "does not apply to a query (select the columns in it)",
+                );
             }
             if self.schema_name.is_some() {
                 return bad("schema_name", "does not apply to a query");
@@ -310,7 +319,10 @@ impl CopyOptions {
         ] {
             if let Some(v) = v {
                 if v.len() != 1 {
-                    return bad(name, &format!("must be a single one-byte character, got {v:?}"));
+                    return bad(
+                        name,
+                        &format!("must be a single one-byte character, got {v:?}"),
+                    );
                 }
             }
         }
@@ -341,7 +353,10 @@ impl CopyOptions {
             None => {}
         }
         if !self.force_not_null.is_empty() {
-            opts.push(format!("FORCE_NOT_NULL ({})", ident_list(&self.force_not_null)));
+            opts.push(format!(
+                "FORCE_NOT_NULL ({})",
+                ident_list(&self.force_not_null)
+            ));
         }
         if !self.force_null.is_empty() {
             opts.push(format!("FORCE_NULL ({})", ident_list(&self.force_null)));
@@ -398,7 +413,10 @@ impl Dir {
 }
 
 fn ident_list(c: &[String]) -> String {
-    c.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+    c.iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// An SQL string literal for `s`: `'…'` with `'` doubled, or `E'…'` with `\` doubled too when
@@ -443,7 +461,10 @@ fn substitute_params(sql: &str, sub: impl Fn(usize) -> Option<String>) -> Result
         let c = b[i];
         match c {
             b'-' if b.get(i + 1) == Some(&b'-') => {
-                i = b[i..].iter().position(|&c| c == b'\n').map_or(n, |p| i + p + 1);
+                i = b[i..]
+                    .iter()
+                    .position(|&c| c == b'\n')
+                    .map_or(n, |p| i + p + 1);
             }
             b'/' if b.get(i + 1) == Some(&b'*') => {
                 let mut depth = 1;
@@ -492,9 +513,8 @@ fn substitute_params(sql: &str, sub: impl Fn(usize) -> Option<String>) -> Result
                 let num: usize = sql[start + 1..i]
                     .parse()
                     .map_err(|_| Error::usage(format!("bad placeholder {}", &sql[start..i])))?;
-                let rep = sub(num).ok_or_else(|| {
-                    Error::bind(format!("placeholder ${num} has no argument"))
-                })?;
+                let rep = sub(num)
+                    .ok_or_else(|| Error::bind(format!("placeholder ${num} has no argument")))?;
                 out.push_str(&sql[last..start]);
                 out.push_str(&rep);
                 last = i;
@@ -759,8 +779,7 @@ impl Database {
         F: FnOnce(Database) -> Fut,
         Fut: Future<Output = Result<T>>,
     {
-        if self.inner.opts.cache_mode == StatementCacheMode::Unnamed && !self.is_in_transaction()
-        {
+        if self.inner.opts.cache_mode == StatementCacheMode::Unnamed && !self.is_in_transaction() {
             self.transaction(f).await
         } else {
             f(self.clone()).await
@@ -1130,7 +1149,10 @@ fn convert_row(vals: Vec<Value>, cols: &[String], types: &[Type]) -> Result<Vec<
             Ok(std::borrow::Cow::Owned(c)) => Some(c),
             Ok(std::borrow::Cow::Borrowed(_)) => None,
             Err(msg) => {
-                return Err(Error::bind(format!("column {}: {msg}", quote_ident(&cols[i]))))
+                return Err(Error::bind(format!(
+                    "column {}: {msg}",
+                    quote_ident(&cols[i])
+                )))
             }
         };
         out.push(converted.unwrap_or(v));
@@ -1139,7 +1161,12 @@ fn convert_row(vals: Vec<Value>, cols: &[String], types: &[Type]) -> Result<Vec<
 }
 
 /// Appends converted values as one binary COPY row.
-fn encode_binary(buf: &mut BytesMut, vals: Vec<Value>, cols: &[String], types: &[Type]) -> Result<()> {
+fn encode_binary(
+    buf: &mut BytesMut,
+    vals: Vec<Value>,
+    cols: &[String],
+    types: &[Type],
+) -> Result<()> {
     if let Some(i) = vals.iter().position(Value::needs_text_format) {
         return Err(Error::bind(format!(
             "column {}: a value with only a text form (JSON, literal) after records with typed \
@@ -1225,7 +1252,10 @@ mod tests {
     fn literals_escape_quotes_and_backslashes() {
         assert_eq!(quote_literal("it's"), "'it''s'");
         assert_eq!(quote_literal("a\\b'c"), "E'a\\\\b''c'");
-        assert_eq!(literal(&Value::Null, &Type::INT4), "(NULL::\"pg_catalog\".\"int4\")");
+        assert_eq!(
+            literal(&Value::Null, &Type::INT4),
+            "(NULL::\"pg_catalog\".\"int4\")"
+        );
     }
 
     #[test]
@@ -1253,18 +1283,37 @@ mod tests {
             o.copy_in_sql("t\"x", "w").unwrap(),
             "COPY \"t\"\"x\" FROM STDIN WITH (FORMAT csv, DELIMITER ';', NULL E'\\\\N', HEADER true, QUOTE '''', FORCE_NULL (\"a\"\"b\"))"
         );
-        let e = CopyOptions::text().quote("'").copy_in_sql("t", "w").unwrap_err();
-        assert!(e.to_string().contains("option quote needs format csv"), "{e}");
+        let e = CopyOptions::text()
+            .quote("'")
+            .copy_in_sql("t", "w")
+            .unwrap_err();
+        assert!(
+            e.to_string().contains("option quote needs format csv"),
+            "{e}"
+        );
         let e = CopyOptions::csv()
             .force_quote(ForceQuote::All)
             .copy_in_sql("t", "w")
             .unwrap_err();
         assert!(e.to_string().contains("force_quote"), "{e}");
-        let e = CopyOptions::binary().header(true).copy_out_table_sql("t", "w").unwrap_err();
-        assert!(e.to_string().contains("header is not allowed with format binary"), "{e}");
-        let e = CopyOptions::new().where_("a > 1").copy_out_table_sql("t", "w").unwrap_err();
+        let e = CopyOptions::binary()
+            .header(true)
+            .copy_out_table_sql("t", "w")
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("header is not allowed with format binary"),
+            "{e}"
+        );
+        let e = CopyOptions::new()
+            .where_("a > 1")
+            .copy_out_table_sql("t", "w")
+            .unwrap_err();
         assert!(e.to_string().contains("where"), "{e}");
-        let e = CopyOptions::csv().delimiter("ab").copy_in_sql("t", "w").unwrap_err();
+        let e = CopyOptions::csv()
+            .delimiter("ab")
+            .copy_in_sql("t", "w")
+            .unwrap_err();
         assert!(e.to_string().contains("delimiter must be a single"), "{e}");
     }
 

@@ -40,10 +40,7 @@ async fn four_calls(db: &Database) {
     let n = db
         .copy_records_to_table(
             "people",
-            vec![
-                (1, "Ann", Value::Null),
-                (2, "Bob", Value::from("x")),
-            ],
+            vec![(1, "Ann", Value::Null), (2, "Bob", Value::from("x"))],
             &CopyOptions::new(),
         )
         .await
@@ -59,7 +56,11 @@ async fn four_calls(db: &Database) {
 
     let mut out = Vec::new();
     let n = db
-        .copy_from_table("people", &mut out, &CopyOptions::csv().columns(["id", "name"]))
+        .copy_from_table(
+            "people",
+            &mut out,
+            &CopyOptions::csv().columns(["id", "name"]),
+        )
         .await
         .unwrap();
     assert_eq!(n, 4);
@@ -164,13 +165,9 @@ async fn csv_options_header_quote_escape_null_force_null_force_quote() {
     // FORCE_NOT_NULL: the null string is read as itself.
     db.execute("TRUNCATE people", ()).await.unwrap();
     let data: &[u8] = b"1,,\n";
-    db.copy_to_table(
-        "people",
-        data,
-        &CopyOptions::csv().force_not_null(["note"]),
-    )
-    .await
-    .unwrap();
+    db.copy_to_table("people", data, &CopyOptions::csv().force_not_null(["note"]))
+        .await
+        .unwrap();
     let note: Option<String> = db.fetchval("SELECT note FROM people", ()).await.unwrap();
     let name: Option<String> = db.fetchval("SELECT name FROM people", ()).await.unwrap();
     assert_eq!((name, note), (None, Some(String::new())));
@@ -235,16 +232,21 @@ async fn text_and_binary_formats_round_trip() {
 async fn paths_readers_and_writers() {
     let db = common::db().await;
     people(&db).await;
-    db.execute("INSERT INTO people SELECT g, 'n' || g FROM generate_series(1, 50) g", ())
-        .await
-        .unwrap();
+    db.execute(
+        "INSERT INTO people SELECT g, 'n' || g FROM generate_series(1, 50) g",
+        (),
+    )
+    .await
+    .unwrap();
     let path = tmp("paths.csv");
     let n = db
         .copy_from_table_to_path("people", &path, &CopyOptions::csv().header(true))
         .await
         .unwrap();
     assert_eq!(n, 50);
-    db.execute("CREATE TABLE people2 (LIKE people)", ()).await.unwrap();
+    db.execute("CREATE TABLE people2 (LIKE people)", ())
+        .await
+        .unwrap();
     let n = db
         .copy_to_table_from_path("people2", &path, &CopyOptions::csv().header(true))
         .await
@@ -252,7 +254,12 @@ async fn paths_readers_and_writers() {
     assert_eq!(n, 50);
     let qpath = tmp("paths-query.txt");
     let n = db
-        .copy_from_query_to_path("SELECT * FROM people WHERE id <= $1", args![7], &qpath, &CopyOptions::new())
+        .copy_from_query_to_path(
+            "SELECT * FROM people WHERE id <= $1",
+            args![7],
+            &qpath,
+            &CopyOptions::new(),
+        )
         .await
         .unwrap();
     assert_eq!(n, 7);
@@ -369,8 +376,14 @@ async fn a_bad_row_names_line_and_column_and_changes_nothing() {
         .unwrap_err();
     let msg = e.to_string();
     assert_eq!(e.kind(), ErrorKind::Database, "{msg}");
-    assert!(msg.contains("invalid input syntax for type integer"), "{msg}");
-    assert!(msg.contains("CONTEXT: COPY people, line 3, column id"), "{msg}");
+    assert!(
+        msg.contains("invalid input syntax for type integer"),
+        "{msg}"
+    );
+    assert!(
+        msg.contains("CONTEXT: COPY people, line 3, column id"),
+        "{msg}"
+    );
     assert_eq!(count(&db, "people").await, 1);
 
     // A record that does not fit its column: named, nothing written.
@@ -389,7 +402,11 @@ async fn a_bad_row_names_line_and_column_and_changes_nothing() {
 
     // A duplicate key fails the whole COPY.
     let e = db
-        .copy_records_to_table("people", [(1, "a", "n"), (100, "dup", "n")], &CopyOptions::new())
+        .copy_records_to_table(
+            "people",
+            [(1, "a", "n"), (100, "dup", "n")],
+            &CopyOptions::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UniqueViolation, "{e}");
@@ -433,12 +450,19 @@ async fn options_that_do_not_apply_are_usage_errors() {
         (CopyOptions::binary().delimiter(","), "delimiter"),
     ];
     for (o, name) in cases {
-        let e = db.copy_from_table("people", &mut out, &o).await.unwrap_err();
+        let e = db
+            .copy_from_table("people", &mut out, &o)
+            .await
+            .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Usage);
         assert!(e.to_string().contains(&format!("option {name} ")), "{e}");
     }
     let e = db
-        .copy_to_table("people", &b""[..], &CopyOptions::csv().force_quote(ForceQuote::All))
+        .copy_to_table(
+            "people",
+            &b""[..],
+            &CopyOptions::csv().force_quote(ForceQuote::All),
+        )
         .await
         .unwrap_err();
     assert!(e.to_string().contains("force_quote"), "{e}");
@@ -539,7 +563,9 @@ async fn large_copies_stream_both_ways() {
         .await
         .unwrap();
     assert_eq!(n, N);
-    db.execute("CREATE TABLE people2 (LIKE people)", ()).await.unwrap();
+    db.execute("CREATE TABLE people2 (LIKE people)", ())
+        .await
+        .unwrap();
     let n = db
         .copy_to_table_from_path("people2", &path, &CopyOptions::binary())
         .await
@@ -596,7 +622,12 @@ async fn copy_from_query_binds_quotes_backslashes_and_nulls() {
     let mut out = Vec::new();
     db.copy_from_query(
         "SELECT $1::date + 1 AS d, $2::int[] AS a, $3::int IS NULL AS n, $4::text AS t",
-        args!["2024-02-28", vec![1i32, 2], Option::<i32>::None, "a'b\\c\"d"],
+        args![
+            "2024-02-28",
+            vec![1i32, 2],
+            Option::<i32>::None,
+            "a'b\\c\"d"
+        ],
         &mut out,
         &CopyOptions::new(),
     )
@@ -608,7 +639,12 @@ async fn copy_from_query_binds_quotes_backslashes_and_nulls() {
     );
     // A value that does not fit its parameter fails naming it.
     let e = db
-        .copy_from_query("SELECT $1::int", args!["nope"], Vec::<u8>::new(), &CopyOptions::new())
+        .copy_from_query(
+            "SELECT $1::int",
+            args!["nope"],
+            Vec::<u8>::new(),
+            &CopyOptions::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Bind, "{e}");
@@ -631,7 +667,12 @@ async fn unnamed_mode_wraps_copy_in_a_transaction() {
         .unwrap();
     let mut out = Vec::new();
     let n = db
-        .copy_from_query("SELECT name FROM people WHERE id >= $1 ORDER BY 1", args![1], &mut out, &CopyOptions::new())
+        .copy_from_query(
+            "SELECT name FROM people WHERE id >= $1 ORDER BY 1",
+            args![1],
+            &mut out,
+            &CopyOptions::new(),
+        )
         .await
         .unwrap();
     assert_eq!((n, out), (2, b"a\nb\n".to_vec()));
@@ -669,7 +710,8 @@ async fn unnamed_mode_wraps_copy_in_a_transaction() {
 async fn copy_in_is_audited_copy_out_is_not() {
     let db = common::db().await;
     people(&db).await;
-    let seen: Arc<Mutex<Vec<(AuditKind, Option<String>, Option<u64>)>>> = Arc::default();
+    type Seen = Vec<(AuditKind, Option<String>, Option<u64>)>;
+    let seen: Arc<Mutex<Seen>> = Arc::default();
     let s = seen.clone();
     db.set_audit(Some(Arc::new(move |e: &AuditEvent<'_>| {
         s.lock()
@@ -685,9 +727,14 @@ async fn copy_in_is_audited_copy_out_is_not() {
     db.copy_from_table("people", Vec::<u8>::new(), &CopyOptions::new())
         .await
         .unwrap();
-    db.copy_from_query("SELECT * FROM people", (), Vec::<u8>::new(), &CopyOptions::new())
-        .await
-        .unwrap();
+    db.copy_from_query(
+        "SELECT * FROM people",
+        (),
+        Vec::<u8>::new(),
+        &CopyOptions::new(),
+    )
+    .await
+    .unwrap();
     db.set_audit(None);
     let seen = seen.lock().unwrap().clone();
     assert_eq!(
@@ -702,9 +749,12 @@ async fn copy_in_is_audited_copy_out_is_not() {
 #[tokio::test]
 async fn table_handles_copy_to_and_from() {
     let db = common::db().await;
-    db.execute("CREATE SCHEMA other; CREATE TABLE other.pets (id int, name text)", ())
-        .await
-        .unwrap();
+    db.execute(
+        "CREATE SCHEMA other; CREATE TABLE other.pets (id int, name text)",
+        (),
+    )
+    .await
+    .unwrap();
     db.refresh_with_schemas(&["public", "other"]).await.unwrap();
     let t = db.t("other.pets").unwrap();
     let n = t
@@ -749,10 +799,17 @@ async fn records_from_json_and_serde_go_as_text() {
     assert_eq!(name, "tab\there \\ x");
     // An unknown key is named.
     let e = db
-        .copy_records_to_table("people", [serde_json::json!({"id": 4, "nope": 1})], &CopyOptions::new())
+        .copy_records_to_table(
+            "people",
+            [serde_json::json!({"id": 4, "nope": 1})],
+            &CopyOptions::new(),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::UnknownName);
-    assert!(e.to_string().contains("nope") && e.to_string().contains("record 1"), "{e}");
+    assert!(
+        e.to_string().contains("nope") && e.to_string().contains("record 1"),
+        "{e}"
+    );
     assert_eq!(count(&db, "people").await, 3);
 }
