@@ -1,10 +1,11 @@
-//! The `fastasyncpg` command line: run SQL, list tables, run the demo.
+//! The `fastasyncpg` command line: run SQL, list tables, load and export data, run the demo.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use fastasyncpg::{Args, Database, Value};
 
+mod copy;
 mod demo;
 
 /// PostgreSQL as easy as a notebook.
@@ -60,6 +61,38 @@ enum Command {
     },
     /// Start a throwaway PostgreSQL, load the Chinook sample database and take the tour.
     Demo,
+    /// Load a file into a table with COPY, in one transaction: a bad row leaves the table as
+    /// it was, and the error names its line.
+    ///
+    /// Formats: csv (default), text (PostgreSQL's tab-separated format with \N for NULL),
+    /// tsv (tab-separated CSV) and jsonl (one JSON object per line, keys are column names).
+    /// A progress bar is shown when stderr is a terminal; a summary line is printed at the end.
+    Load {
+        /// The table (`schema.table` works).
+        table: String,
+        /// The file to read, or `-` for standard input.
+        file: String,
+        #[command(flatten)]
+        data: DataArgs,
+        /// Create the table first, with column names from the header (or --columns) and types
+        /// inferred from the first rows: bigint, numeric, double precision, boolean, date,
+        /// timestamptz, jsonb (jsonl objects and arrays) or text.
+        #[arg(long)]
+        create: bool,
+        /// Empty the table first (in the same transaction).
+        #[arg(long)]
+        truncate: bool,
+    },
+    /// Write a table or a query's result to a file with COPY (streamed).
+    Export {
+        /// The table (`schema.table` works), unless --query is given; then the output file.
+        args: Vec<String>,
+        /// A query to export instead of a table.
+        #[arg(long)]
+        query: Option<String>,
+        #[command(flatten)]
+        data: DataArgs,
+    },
     /// Write a Rust module of typed models (one #[derive(Model)] struct per table, enums and
     /// composite types) for the database's schema.
     Gen {
@@ -73,6 +106,38 @@ enum Command {
         #[arg(long)]
         views: bool,
     },
+}
+
+/// Data format flags of `load` and `export`.
+#[derive(clap::Args)]
+struct DataArgs {
+    /// The data format.
+    #[arg(long, value_enum, default_value = "csv")]
+    format: copy::DataFormat,
+    /// The first line holds the column names (csv, tsv, text).
+    #[arg(long)]
+    header: bool,
+    /// The field delimiter (one character; csv, tsv, text).
+    #[arg(long)]
+    delimiter: Option<String>,
+    /// The string that stands for NULL (csv, tsv, text).
+    #[arg(long)]
+    null: Option<String>,
+    /// The columns, in the file's order (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    columns: Vec<String>,
+}
+
+impl DataArgs {
+    fn options(self) -> copy::DataOptions {
+        copy::DataOptions {
+            format: self.format,
+            header: self.header,
+            delimiter: self.delimiter,
+            null: self.null,
+            columns: self.columns,
+        }
+    }
 }
 
 #[tokio::main]
@@ -143,6 +208,27 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             print!("{}", handle.describe());
         }
         Command::Demo => demo::run(cli.url).await?,
+        Command::Load {
+            table,
+            file,
+            data,
+            create,
+            truncate,
+        } => {
+            let db = open(&cli.url).await?;
+            copy::load(&db, &table, &file, &data.options(), create, truncate).await?;
+        }
+        Command::Export { args, query, data } => {
+            let (table, file) = match (&query, args.as_slice()) {
+                (None, [t]) => (Some(t.as_str()), "-"),
+                (None, [t, f]) => (Some(t.as_str()), f.as_str()),
+                (Some(_), []) => (None, "-"),
+                (Some(_), [f]) => (None, f.as_str()),
+                _ => return Err("usage: fastasyncpg export (TABLE | --query SQL) [FILE|-]".into()),
+            };
+            let db = open(&cli.url).await?;
+            copy::export(&db, table, query.as_deref(), file, &data.options()).await?;
+        }
         Command::Gen {
             out,
             schemas,

@@ -219,6 +219,10 @@ impl fmt::Display for Error {
                 if let Some(h) = db.hint() {
                     write!(f, "\nHINT: {h}")?;
                 }
+                if let Some(w) = db.where_() {
+                    // e.g. `COPY t, line 3, column b: "x"`: which input line failed.
+                    write!(f, "\nCONTEXT: {w}")?;
+                }
                 if let Some(p) = db.position() {
                     match p {
                         tokio_postgres::error::ErrorPosition::Original(n) => {

@@ -915,7 +915,7 @@ struct CopyGroup {
 }
 
 /// Appends one row in binary COPY format; the values are already converted to `types`.
-fn encode_binary_row(
+pub(crate) fn encode_binary_row(
     buf: &mut BytesMut,
     vals: &[(usize, Value)],
     types: &[Type],

@@ -24,6 +24,9 @@ pub use read::RowsWhere;
 pub use record::Record;
 pub use write::UpsertOptions;
 
+/// The binary COPY row encoder, shared with `crate::copy`.
+pub(crate) use bulk::encode_binary_row;
+
 use crate::audit::AuditKind;
 use crate::database::Database;
 use crate::error::{Error, ErrorKind, Result};

@@ -5,6 +5,7 @@ mod codegen;
 mod common;
 mod connect_hosts;
 mod connect_tls;
+mod copy;
 mod core;
 mod generated;
 mod models;
