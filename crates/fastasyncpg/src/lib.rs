@@ -46,6 +46,7 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod args;
+mod calls;
 pub mod audit;
 pub mod codegen;
 mod config;
@@ -118,7 +119,7 @@ pub use fastasyncpg_derive::PgComposite;
 #[cfg(feature = "derive")]
 pub use fastasyncpg_derive::PgEnum;
 pub use results::Results;
-pub use row::{Columns, Row};
+pub use row::{ColumnIndex, Columns, Row, RowIter};
 pub use schema::Schema;
 pub use table::{Col, IntoKey, Job, Key, Queue, Record, RowsWhere, Table, Tables, UpsertOptions};
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};
