@@ -46,8 +46,8 @@
 #![cfg_attr(not(test), warn(clippy::unwrap_used))]
 
 mod args;
-mod calls;
 pub mod audit;
+mod calls;
 pub mod codegen;
 mod config;
 mod conn;

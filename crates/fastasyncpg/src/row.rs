@@ -174,7 +174,9 @@ impl Row {
         };
         match self.value(i)? {
             Value::Null => Ok(default),
-            v => T::from_value(v).map_err(|e| e.context(format!("column {:?}", self.cols.names[i]))),
+            v => {
+                T::from_value(v).map_err(|e| e.context(format!("column {:?}", self.cols.names[i])))
+            }
         }
     }
 

@@ -39,7 +39,10 @@ enum StrKind {
 /// The text sample comes first (a `String` accepts anything) and is no valid value of any
 /// validating type.
 const STR_PROBES: &[(StrKind, &str)] = &[
-    (StrKind::Text, "\u{0}fastasyncpg probe: no date, uuid or number"),
+    (
+        StrKind::Text,
+        "\u{0}fastasyncpg probe: no date, uuid or number",
+    ),
     (StrKind::Uuid, "00000000-0000-0000-0000-000000000000"),
     (StrKind::Date, "2000-01-02"),
     (StrKind::Timestamp, "2000-01-02T03:04:05"),
@@ -144,7 +147,9 @@ pub(crate) fn trace<T: DeserializeOwned>() -> Result<(String, Vec<Field>), Strin
                     .enums
                     .iter()
                     .filter(|(p, (n, data))| {
-                        !data && s.shapes.contains_key(*p) && s.choice.get(*p).copied().unwrap_or(0) + 1 < *n
+                        !data
+                            && s.shapes.contains_key(*p)
+                            && s.choice.get(*p).copied().unwrap_or(0) + 1 < *n
                     })
                     .map(|(p, _)| p.clone())
                     .min();
@@ -261,7 +266,13 @@ impl State {
             Some(Shape::Option) => self.is_integer(&format!("{p}?")),
             Some(Shape::NewType) => self.is_integer(&format!("{p}.0")),
             Some(
-                Shape::I8 | Shape::I16 | Shape::I32 | Shape::I64 | Shape::U8 | Shape::U16 | Shape::U32,
+                Shape::I8
+                | Shape::I16
+                | Shape::I32
+                | Shape::I64
+                | Shape::U8
+                | Shape::U16
+                | Shape::U32,
             ) => true,
             _ => false,
         }
@@ -714,7 +725,10 @@ mod tests {
             email: Email,
         }
         let e = trace::<User>().err().unwrap();
-        assert!(e.starts_with("field \"email\": its type reads a string"), "{e}");
+        assert!(
+            e.starts_with("field \"email\": its type reads a string"),
+            "{e}"
+        );
         assert!(e.contains("not an email address"), "{e}");
     }
 

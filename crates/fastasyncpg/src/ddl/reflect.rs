@@ -155,8 +155,12 @@ impl TableSchema {
                  TableSchema and create_from_schema instead)"
             ))
         })?;
-        let mut spec =
-            TableSchema::new(&opts.name.clone().unwrap_or_else(|| snake_case(&struct_name)));
+        let mut spec = TableSchema::new(
+            &opts
+                .name
+                .clone()
+                .unwrap_or_else(|| snake_case(&struct_name)),
+        );
         spec.schema = opts.schema.clone();
         spec.if_not_exists = opts.if_not_exists;
         spec.replace = opts.replace;

@@ -151,7 +151,11 @@ impl Database {
         args: impl IntoArgs,
     ) -> Result<Option<T>> {
         let (sql, args) = Self::prepare_sql(sql, args)?;
-        Ok(self.fetch_typed_audited(&sql, &args).await?.into_iter().next())
+        Ok(self
+            .fetch_typed_audited(&sql, &args)
+            .await?
+            .into_iter()
+            .next())
     }
 }
 

@@ -707,7 +707,10 @@ mod tests {
         assert_eq!(c(Value::Int4(1234), &Type::MONEY), Ok(Value::Money(1234)));
         assert_eq!(c(Value::Int8(-5), &Type::MONEY), Ok(Value::Money(-5)));
         assert_eq!(c(Value::Float8(12.5), &Type::MONEY), Ok(Value::Money(1250)));
-        assert_eq!(c(Value::Int8(0x16_B374_D848), &Type::PG_LSN), Ok(Value::PgLsn(0x16_B374_D848)));
+        assert_eq!(
+            c(Value::Int8(0x16_B374_D848), &Type::PG_LSN),
+            Ok(Value::PgLsn(0x16_B374_D848))
+        );
         assert_eq!(
             c(Value::Int4(-1), &Type::PG_LSN),
             Err("value -1 out of range for pg_lsn".into())

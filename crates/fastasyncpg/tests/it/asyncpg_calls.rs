@@ -20,7 +20,11 @@ async fn handles() -> (Database, Database, fastasyncpg::Transaction) {
 #[tokio::test]
 async fn fetchval_column_and_no_row() {
     let (conn, pool, tx) = handles().await;
-    for (label, db) in [("connection", &conn), ("pool", &pool), ("transaction", &*tx)] {
+    for (label, db) in [
+        ("connection", &conn),
+        ("pool", &pool),
+        ("transaction", &*tx),
+    ] {
         let sql = "SELECT 1 AS id, 'x' AS name, NULL::int AS gone";
         let name: String = db.fetchval_col(sql, (), "name").await.unwrap();
         assert_eq!(name, "x", "{label}");
@@ -37,7 +41,10 @@ async fn fetchval_column_and_no_row() {
             .await
             .unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnknownName, "{label}");
-        assert!(e.message().contains("nope") && e.message().contains("id, name, gone"), "{e}");
+        assert!(
+            e.message().contains("nope") && e.message().contains("id, name, gone"),
+            "{e}"
+        );
         let e = db.fetchval_col::<i64, _>(sql, (), 7).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::UnknownName, "{label}");
 
@@ -63,10 +70,16 @@ async fn fetchval_column_and_no_row() {
             .fetchval_col::<i32, _>(sql, (), "gone")
             .await
             .unwrap_err();
-        assert!(e.message().contains("\"gone\"") && e.message().contains("NULL"), "{e}");
+        assert!(
+            e.message().contains("\"gone\"") && e.message().contains("NULL"),
+            "{e}"
+        );
 
         // prepared statements follow the same rules
-        let st = db.prepare("SELECT $1::int AS a, 'b' AS b WHERE $1 > 0").await.unwrap();
+        let st = db
+            .prepare("SELECT $1::int AS a, 'b' AS b WHERE $1 > 0")
+            .await
+            .unwrap();
         let b: String = st.fetchval_col(args![1], "b").await.unwrap();
         assert_eq!(b, "b", "{label}");
         let none: Option<i32> = st.fetchval(args![0]).await.unwrap();
@@ -81,7 +94,11 @@ async fn fetchval_column_and_no_row() {
 #[tokio::test]
 async fn execute_status_strings() {
     let (conn, pool, tx) = handles().await;
-    for (label, db) in [("connection", &conn), ("pool", &pool), ("transaction", &*tx)] {
+    for (label, db) in [
+        ("connection", &conn),
+        ("pool", &pool),
+        ("transaction", &*tx),
+    ] {
         let t = format!("st_{}", label);
         let s = db
             .execute_status(&format!("CREATE TABLE {t} (a int)"), ())
@@ -89,12 +106,18 @@ async fn execute_status_strings() {
             .unwrap();
         assert_eq!(s, "CREATE TABLE", "{label}");
         let s = db
-            .execute_status(&format!("INSERT INTO {t} (a) VALUES ($1), (?)"), args![1, 2])
+            .execute_status(
+                &format!("INSERT INTO {t} (a) VALUES ($1), (?)"),
+                args![1, 2],
+            )
             .await
             .unwrap();
         assert_eq!(s, "INSERT 0 2", "{label}");
         let s = db
-            .execute_status(&format!("UPDATE {t} SET a = a + 1 WHERE a > :min"), args![; min = 0])
+            .execute_status(
+                &format!("UPDATE {t} SET a = a + 1 WHERE a > :min"),
+                args![; min = 0],
+            )
             .await
             .unwrap();
         assert_eq!(s, "UPDATE 2", "{label}");
@@ -135,19 +158,36 @@ async fn server_pid_of_a_held_connection() {
     assert!(e.message().contains("acquire()"), "{e}");
     let held = pool.acquire().await.unwrap();
     let pid2 = held.server_pid().await.unwrap();
-    assert_eq!(pid2, held.fetchval::<i32>("SELECT pg_backend_pid()", ()).await.unwrap());
+    assert_eq!(
+        pid2,
+        held.fetchval::<i32>("SELECT pg_backend_pid()", ())
+            .await
+            .unwrap()
+    );
     assert_ne!(pid2, pid);
 
     let tpid = tx.server_pid().await.unwrap();
-    assert_eq!(tpid, tx.fetchval::<i32>("SELECT pg_backend_pid()", ()).await.unwrap());
+    assert_eq!(
+        tpid,
+        tx.fetchval::<i32>("SELECT pg_backend_pid()", ())
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]
 async fn row_get_or_iteration_and_html() {
     let (conn, pool, tx) = handles().await;
-    for (label, db) in [("connection", &conn), ("pool", &pool), ("transaction", &*tx)] {
+    for (label, db) in [
+        ("connection", &conn),
+        ("pool", &pool),
+        ("transaction", &*tx),
+    ] {
         let row = db
-            .fetchrow("SELECT 1 AS id, NULL::text AS nick, '<b>&\"x\"</b>' AS html", ())
+            .fetchrow(
+                "SELECT 1 AS id, NULL::text AS nick, '<b>&\"x\"</b>' AS html",
+                (),
+            )
             .await
             .unwrap()
             .unwrap();
@@ -183,17 +223,28 @@ async fn row_get_or_iteration_and_html() {
              </tbody>\n</table>"
         );
         let results = db
-            .q("SELECT 1 AS id, NULL::text AS nick, '<b>&\"x\"</b>' AS html", ())
+            .q(
+                "SELECT 1 AS id, NULL::text AS nick, '<b>&\"x\"</b>' AS html",
+                (),
+            )
             .await
             .unwrap();
-        assert_eq!(results.to_html(), html, "a row renders as a one-row Results");
+        assert_eq!(
+            results.to_html(),
+            html,
+            "a row renders as a one-row Results"
+        );
     }
 }
 
 #[tokio::test]
 async fn money_is_cents_and_pg_lsn_a_number() {
     let (conn, pool, tx) = handles().await;
-    for (label, db) in [("connection", &conn), ("pool", &pool), ("transaction", &*tx)] {
+    for (label, db) in [
+        ("connection", &conn),
+        ("pool", &pool),
+        ("transaction", &*tx),
+    ] {
         let t = format!("m_{label}");
         db.execute(
             &format!("CREATE TABLE {t} (id int PRIMARY KEY, price money, lsn pg_lsn)"),
@@ -202,10 +253,7 @@ async fn money_is_cents_and_pg_lsn_a_number() {
         .await
         .unwrap();
         db.refresh().await.unwrap();
-        let cents: i64 = db
-            .fetchval("SELECT '1234.56'::money", ())
-            .await
-            .unwrap();
+        let cents: i64 = db.fetchval("SELECT '1234.56'::money", ()).await.unwrap();
         assert_eq!(cents, 123456, "{label}");
         let lsn: u64 = db
             .fetchval("SELECT '16/B374D848'::pg_lsn", ())
@@ -226,7 +274,12 @@ async fn money_is_cents_and_pg_lsn_a_number() {
             .await
             .unwrap();
         let rows = db
-            .fetch(&format!("SELECT price, lsn, price::text AS p, lsn::text AS l FROM {t} ORDER BY id"), ())
+            .fetch(
+                &format!(
+                    "SELECT price, lsn, price::text AS p, lsn::text AS l FROM {t} ORDER BY id"
+                ),
+                (),
+            )
             .await
             .unwrap();
         assert_eq!(rows[0].get::<i64, _>("price").unwrap(), -1999);
@@ -239,9 +292,15 @@ async fn money_is_cents_and_pg_lsn_a_number() {
         assert_eq!(rows[1].get::<String, _>("l").unwrap(), "FFFFFFFF/FFFFFFFF");
         // range checks name the column
         let e = rows[1].get::<i64, _>("lsn").unwrap_err();
-        assert!(e.message().contains("\"lsn\"") && e.message().contains("out of range"), "{e}");
+        assert!(
+            e.message().contains("\"lsn\"") && e.message().contains("out of range"),
+            "{e}"
+        );
         let e = db
-            .execute(&format!("INSERT INTO {t} (id, lsn) VALUES (3, $1)"), args![-1])
+            .execute(
+                &format!("INSERT INTO {t} (id, lsn) VALUES (3, $1)"),
+                args![-1],
+            )
             .await
             .unwrap_err();
         assert!(e.message().contains("pg_lsn"), "{e}");
@@ -268,7 +327,11 @@ struct Event {
 async fn create_from_plain_serde_structs_with_validating_types() {
     use chrono::{NaiveDate, TimeZone, Utc};
     let (conn, pool, tx) = handles().await;
-    for (label, db) in [("connection", &conn), ("pool", &pool), ("transaction", &*tx)] {
+    for (label, db) in [
+        ("connection", &conn),
+        ("pool", &pool),
+        ("transaction", &*tx),
+    ] {
         let name = format!("event_{label}");
         let events = db
             .create::<Event>(CreateOptions::new().name(&name))
@@ -327,11 +390,20 @@ async fn create_from_plain_serde_structs_with_validating_types() {
         let back = events.at(id).await.unwrap();
         assert_eq!(back.get::<NaiveDate, _>("day").unwrap(), day);
         assert_eq!(back.get::<chrono::NaiveDateTime, _>("at").unwrap(), at);
-        assert_eq!(back.get::<chrono::DateTime<Utc>, _>("stamp").unwrap(), stamp);
+        assert_eq!(
+            back.get::<chrono::DateTime<Utc>, _>("stamp").unwrap(),
+            stamp
+        );
         assert_eq!(back.get::<uuid::Uuid, _>("key").unwrap(), key);
         assert_eq!(back.get::<serde_json::Value, _>("doc").unwrap(), doc);
-        assert_eq!(back.get::<Option<NaiveDate>, _>("maybe_day").unwrap(), Some(day));
-        assert_eq!(back.get::<Option<uuid::Uuid>, _>("maybe_key").unwrap(), Some(key));
+        assert_eq!(
+            back.get::<Option<NaiveDate>, _>("maybe_day").unwrap(),
+            Some(day)
+        );
+        assert_eq!(
+            back.get::<Option<uuid::Uuid>, _>("maybe_key").unwrap(),
+            Some(key)
+        );
         let want = Event {
             id,
             title: "launch".into(),
@@ -350,7 +422,13 @@ async fn create_from_plain_serde_structs_with_validating_types() {
         let empty = events.selectone("title = ?", args!["empty"]).await.unwrap();
         let e: Event = empty.deserialize().unwrap();
         assert_eq!(
-            (e.maybe_day, e.maybe_at, e.maybe_stamp, e.maybe_key, e.maybe_doc),
+            (
+                e.maybe_day,
+                e.maybe_at,
+                e.maybe_stamp,
+                e.maybe_key,
+                e.maybe_doc
+            ),
             (None, None, None, None, None)
         );
     }
@@ -368,7 +446,11 @@ async fn create_with_rust_decimal_fields() {
         discount: Option<Decimal>,
     }
     let (conn, pool, tx) = handles().await;
-    for (label, db) in [("connection", &conn), ("pool", &pool), ("transaction", &*tx)] {
+    for (label, db) in [
+        ("connection", &conn),
+        ("pool", &pool),
+        ("transaction", &*tx),
+    ] {
         let name = format!("price_{label}");
         let prices = db
             .create::<Price>(CreateOptions::new().name(&name))
@@ -411,7 +493,9 @@ async fn create_names_a_field_it_cannot_map() {
     impl<'de> serde::Deserialize<'de> for Email {
         fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
             let s = String::deserialize(d)?;
-            Err(serde::de::Error::custom(format!("{s:?} is no email address")))
+            Err(serde::de::Error::custom(format!(
+                "{s:?} is no email address"
+            )))
         }
     }
     #[derive(serde::Deserialize)]
@@ -447,14 +531,24 @@ struct Id {
 #[tokio::test]
 async fn audit_sees_changes_from_every_call() {
     let (conn, pool, tx) = handles().await;
-    for (label, db) in [("connection", &conn), ("pool", &pool), ("transaction", &*tx)] {
+    for (label, db) in [
+        ("connection", &conn),
+        ("pool", &pool),
+        ("transaction", &*tx),
+    ] {
         let t = format!("au_{label}");
         let seen = record_audit(db);
         let take = || std::mem::take(&mut *seen.lock().unwrap());
-        db.execute(&format!("CREATE TABLE {t} (id serial PRIMARY KEY, v int)"), ())
-            .await
-            .unwrap();
-        assert_eq!(take().iter().map(|e| e.0).collect::<Vec<_>>(), [AuditKind::Create]);
+        db.execute(
+            &format!("CREATE TABLE {t} (id serial PRIMARY KEY, v int)"),
+            (),
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            take().iter().map(|e| e.0).collect::<Vec<_>>(),
+            [AuditKind::Create]
+        );
 
         let ins = format!("INSERT INTO {t} (v) VALUES ($1) RETURNING id");
         let ids: Vec<Id> = db.fetch_as(&ins, args![1]).await.unwrap();
@@ -471,30 +565,56 @@ async fn audit_sees_changes_from_every_call() {
         db.execute_status(&format!("UPDATE {t} SET v = v + 1 WHERE v = $1"), args![1])
             .await
             .unwrap();
-        db.execute_status(&format!("DELETE FROM {t} WHERE v = 2; DELETE FROM {t} WHERE v = 3"), ())
+        db.execute_status(
+            &format!("DELETE FROM {t} WHERE v = 2; DELETE FROM {t} WHERE v = 3"),
+            (),
+        )
+        .await
+        .unwrap();
+        db.executemany(
+            &format!("INSERT INTO {t} (v) VALUES ($1)"),
+            [args![10], args![11]],
+        )
+        .await
+        .unwrap();
+        let st = db
+            .prepare(&format!("UPDATE {t} SET v = v WHERE v > $1"))
             .await
             .unwrap();
-        db.executemany(&format!("INSERT INTO {t} (v) VALUES ($1)"), [args![10], args![11]])
-            .await
-            .unwrap();
-        let st = db.prepare(&format!("UPDATE {t} SET v = v WHERE v > $1")).await.unwrap();
         st.execute(args![100]).await.unwrap();
         let kinds: Vec<AuditKind> = take().iter().map(|e| e.0).collect();
         use AuditKind::*;
         assert_eq!(
             kinds,
-            [Insert, Insert, Insert, Insert, Insert, Insert, Insert, Insert, Insert, Update, Delete, Delete, Insert, Update],
+            [
+                Insert, Insert, Insert, Insert, Insert, Insert, Insert, Insert, Insert, Update,
+                Delete, Delete, Insert, Update
+            ],
             "{label}"
         );
 
         // reads are not reported
-        let _: Vec<Id> = db.fetch_as(&format!("SELECT id FROM {t}"), ()).await.unwrap();
-        let _: Option<Id> = db.fetchrow_as(&format!("SELECT id FROM {t}"), ()).await.unwrap();
-        let _: Option<i32> = db.fetchval(&format!("SELECT id FROM {t} LIMIT 1"), ()).await.unwrap();
+        let _: Vec<Id> = db
+            .fetch_as(&format!("SELECT id FROM {t}"), ())
+            .await
+            .unwrap();
+        let _: Option<Id> = db
+            .fetchrow_as(&format!("SELECT id FROM {t}"), ())
+            .await
+            .unwrap();
+        let _: Option<i32> = db
+            .fetchval(&format!("SELECT id FROM {t} LIMIT 1"), ())
+            .await
+            .unwrap();
         assert!(take().is_empty(), "{label}");
 
         // a failed change is still reported, with its error
-        let e = db.fetch_as::<Id>(&format!("INSERT INTO {t} (id, v) VALUES (9, 1) RETURNING id"), ()).await;
+        let e = db
+            .fetch_as::<Id>(
+                &format!("INSERT INTO {t} (id, v) VALUES (9, 1) RETURNING id"),
+                (),
+            )
+            .await;
         assert!(e.is_err());
         let ev = take();
         assert_eq!(ev.len(), 1, "{label}");
