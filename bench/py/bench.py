@@ -7,7 +7,7 @@
 Runs one measurement (connect, warm up, then time only the workload) and prints one JSON line:
 {"ok": true, "value": ..., "unit": ..., "extra": {...}} or {"ok": false, "na"|"error": ...}.
 Parameters are those of `fab one` (bench/src/params.rs). Implementations: `asyncpg`,
-`asyncpg-copy` (W4 copy_records_to_table) and `fastasyncpg-py` (fastasyncpg 0.1.0 from PyPI).
+`asyncpg-copy` (W4 copy_records_to_table; W9–W11 use asyncpg's COPY and cursor) and `fastasyncpg-py` (fastasyncpg 0.1.0 from PyPI).
 
 fastasyncpg 0.1.0 patches asyncpg's Connection on import, so it is imported only when measuring
 it: each measurement runs in a process of its own.
@@ -30,7 +30,15 @@ DDL_W5 = "CREATE TABLE IF NOT EXISTS bench_upsert (id bigint PRIMARY KEY, name t
 SQL_INSERT = "INSERT INTO bench_insert (id, name, qty, note) VALUES ($1, $2, $3, $4)"
 SQL_UPSERT = ("INSERT INTO bench_upsert (id, name, qty, note) VALUES ($1, $2, $3, $4) "
               "ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, qty = EXCLUDED.qty, note = EXCLUDED.note")
+SQL_W11 = "SELECT id, name, qty, note FROM bench_copy_src WHERE id <= $1"
+DDL_W10 = "CREATE TABLE IF NOT EXISTS bench_load (id bigint, name text NOT NULL, qty integer NOT NULL, note text)"
+W11_PREFETCH = 50
 COLS = ["id", "name", "qty", "note"]
+
+
+def sql_w9(rows):
+    """The query W9 copies out (the same text as the Rust peers and psql)."""
+    return f"SELECT id, name, qty, note FROM bench_copy_src WHERE id <= {rows}"
 
 
 class NA(Exception):
@@ -340,7 +348,64 @@ async def w7(p):
     return {"value": max(0, hwm1 - base) / 1024, "unit": "MB", "extra": {"rows_per_s": count / el}}
 
 
-WORKLOADS = {"w1": w1, "w1t": w1t, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w6": w6, "w6c": w6, "w7": w7}
+def asyncpg_only(p):
+    if p["impl"] != "asyncpg":
+        raise NA(f"n/a (no Python implementation {p['impl']!r})")
+
+
+async def w9(p):
+    asyncpg_only(p)
+    _, c = await connect_impl(p)
+    await c.execute("SELECT 1")
+    path, n = p["file"], p["rows"]
+    t0 = time.perf_counter()
+    status = await c.copy_from_query(sql_w9(n), output=path)
+    el = time.perf_counter() - t0
+    import os
+    with open(path, "rb") as f:
+        lines = f.read().count(b"\n")
+    os.remove(path)
+    if lines != n or status != f"COPY {n}":
+        raise RuntimeError(f"copied {lines} lines ({status}), expected {n}")
+    return {"value": n / el, "unit": "rows/s"}
+
+
+async def w10(p):
+    asyncpg_only(p)
+    admin = await admin_conn(p)
+    await admin.execute(DDL_W10)
+    await admin.execute("TRUNCATE bench_load")
+    _, c = await connect_impl(p)
+    await c.execute("SELECT 1")
+    n = p["rows"]
+    t0 = time.perf_counter()
+    status = await c.copy_to_table("bench_load", source=p["file"], format="csv", header=True)
+    el = time.perf_counter() - t0
+    got = await admin.fetchval("SELECT count(*) FROM bench_load")
+    if got != n or status != f"COPY {n}":
+        raise RuntimeError(f"loaded {got} rows ({status}), expected {n}")
+    return {"value": n / el, "unit": "rows/s"}
+
+
+async def w11(p):
+    asyncpg_only(p)
+    _, c = await connect_impl(p)
+    n = p["rows"]
+    await c.fetch(SQL_W11, 10)
+    count, sink = 0, 0
+    t0 = time.perf_counter()
+    async with c.transaction():
+        async for r in c.cursor(SQL_W11, n, prefetch=W11_PREFETCH):
+            sink += r[0] + r[2]
+            count += 1
+    el = time.perf_counter() - t0
+    if count != n:
+        raise RuntimeError(f"fetched {count} rows, expected {n}")
+    return {"value": count / el, "unit": "rows/s"}
+
+
+WORKLOADS = {"w1": w1, "w1t": w1t, "w2": w2, "w3": w3, "w4": w4, "w5": w5, "w6": w6, "w6c": w6, "w7": w7,
+             "w9": w9, "w10": w10, "w11": w11}
 
 
 def versions():

@@ -26,6 +26,10 @@ pub struct Options {
     pub python_why: String,
     pub pgbench: Option<String>,
     pub valgrind: Option<String>,
+    /// psql (W9, W10).
+    pub psql: Option<String>,
+    /// The `fastasyncpg` CLI binary, built in release by `bench/run` (W9 export, W10 load).
+    pub fa_cli: Option<String>,
     pub out: PathBuf,
     pub only: Option<Vec<String>>,
     pub scale: u64,
@@ -46,6 +50,8 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         python_why: "no Python venv".into(),
         pgbench: None,
         valgrind: None,
+        psql: None,
+        fa_cli: None,
         out: here.join("results"),
         only: None,
         scale: 10,
@@ -66,6 +72,8 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--python-unavailable" => o.python_why = val()?,
             "--pgbench" => o.pgbench = Some(val()?),
             "--valgrind" => o.valgrind = Some(val()?),
+            "--psql" => o.psql = Some(val()?),
+            "--fa-cli" => o.fa_cli = Some(val()?),
             "--out" => o.out = PathBuf::from(val()?),
             "--only" => o.only = Some(val()?.split(',').map(|s| s.trim().to_lowercase()).collect()),
             "--scale" => o.scale = val()?.parse().map_err(|_| "--scale needs a number")?,
@@ -137,8 +145,19 @@ pub enum Runner {
     Py,
     /// pgbench with this script, these clients/threads; queries per transaction.
     Pgbench { script: String, clients: u64, threads: u64, per_tx: u64 },
+    /// An external program timed as a whole process (start, connect, work, exit), with `{url}`
+    /// and `{file}` in `args` replaced by the measurement's. W10's table is truncated first; the
+    /// result is checked (W9: lines of the file, W10: rows in the table).
+    Command { prog: Prog, args: Vec<String> },
     /// Known not to apply / not implemented: shown as this text.
     Na(String),
+}
+
+/// The programs of `Runner::Command`.
+#[derive(Debug, Clone, Copy)]
+pub enum Prog {
+    Psql,
+    FaCli,
 }
 
 #[derive(Debug, Clone)]
@@ -176,6 +195,8 @@ pub const FA_RESET: &str = "fastasyncpg-reset-always";
 pub const FA_RAWTYPED: &str = "fastasyncpg-rawtyped";
 pub const FA_MODEL: &str = "fastasyncpg-model";
 pub const FA_PY: &str = "fastasyncpg-py";
+/// The `fastasyncpg` command line (`load`, `export`), timed as a whole process.
+pub const FA_CLI: &str = "fastasyncpg-cli";
 
 fn models_runner() -> Runner {
     if crate::pending::MODELS {
@@ -209,6 +230,7 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
         pool: 4,
         tasks: 32,
         proxy_ctl: String::new(),
+        file: String::new(),
     };
     let pr = |w: &str, n: u64, warmup: u64, rows: u64| Params { workload: w.into(), n, warmup, rows, ..base.clone() };
     // Time-boxed workloads: every implementation runs for the same time, slow or fast.
@@ -225,6 +247,11 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
     let (w1, w2) = if q { (300, 640) } else { (1000, 2000) };
     let rust = || Runner::Rust;
     let py = || Runner::Py;
+    let cmd = |prog: Prog, args: &[&str]| Runner::Command { prog, args: args.iter().map(|a| a.to_string()).collect() };
+    let psql = |c: String| cmd(Prog::Psql, &["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "{url}", "-c", c.as_str()]);
+    let big = if q { 200_000 } else { 1_000_000 };
+    let big_s = if q { "200,000" } else { "1,000,000" };
+    let sql9 = crate::rust_impls::sql_w9(big);
     vec![
         Workload {
             id: "w1",
@@ -414,7 +441,83 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
             baseline: RAW,
             max_rounds: 5,
         },
+        Workload {
+            id: "w9",
+            title: format!("W9 COPY out {big_s} rows × 4 cols to a file"),
+            metric: "throughput",
+            unit: "rows/s",
+            higher_better: true,
+            extras: vec![],
+            params: pr("w9", 1, 0, big),
+            impls: vec![
+                imp(RAW, "tokio-postgres copy_out → BufWriter<File>", rust()),
+                imp(FA, "fastasyncpg copy_from_query_to_path", rust()),
+                imp("fastasyncpg-bufwriter", "fastasyncpg copy_from_query → BufWriter<File>", rust()),
+                imp(FA_CLI, "fastasyncpg export --query (CLI, whole process)", cmd(Prog::FaCli, &["--url", "{url}", "export", "--query", sql9.as_str(), "{file}", "--format", "text"])),
+                imp("asyncpg", "asyncpg copy_from_query(output=path)", py()),
+                imp("psql", "psql \\copy (…) TO file (whole process)", psql(format!("\\copy ({sql9}) TO '{{file}}'"))),
+            ],
+            baseline: RAW,
+            max_rounds: 5,
+        },
+        Workload {
+            id: "w10",
+            title: format!("W10 load a {big_s}-row CSV file"),
+            metric: "throughput",
+            unit: "rows/s",
+            higher_better: true,
+            extras: vec![],
+            params: pr("w10", 1, 0, big),
+            impls: vec![
+                imp(RAW, "tokio-postgres copy_in from the file (64 KiB chunks)", rust()),
+                imp(FA, "fastasyncpg copy_to_table_from_path", rust()),
+                imp(FA_CLI, "fastasyncpg load (CLI, whole process)", cmd(Prog::FaCli, &["--url", "{url}", "load", "bench_load", "{file}", "--format", "csv", "--header"])),
+                imp("asyncpg", "asyncpg copy_to_table(source=path, format='csv')", py()),
+                imp("psql", "psql \\copy FROM file CSV (whole process)", psql("\\copy bench_load FROM '{file}' WITH (FORMAT csv, HEADER)".into())),
+            ],
+            baseline: RAW,
+            max_rounds: 5,
+        },
+        Workload {
+            id: "w11",
+            title: format!("W11 cursor, prefetch 50, over {big_s} rows in a transaction"),
+            metric: "throughput",
+            unit: "rows/s",
+            higher_better: true,
+            extras: vec![],
+            params: pr("w11", 1, 0, big),
+            impls: vec![
+                imp(RAW, "tokio-postgres portal, query_portal(.., 50)", rust()),
+                imp(FA, "fastasyncpg tx.cursor(..).prefetch(50)", rust()),
+                imp("asyncpg", "asyncpg cursor(prefetch=50)", py()),
+            ],
+            baseline: RAW,
+            max_rounds: 5,
+        },
     ]
+}
+
+/// W10's CSV file: a header line and `rows` rows (id, name, qty, note); every 10th note is
+/// NULL (an empty unquoted field), every 10th from 7 is quoted with a comma and quotes in it.
+fn write_w10_csv(path: &std::path::Path, rows: u64) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
+    writeln!(w, "id,name,qty,note")?;
+    for i in 1..=rows {
+        let q = i % 1000;
+        match i % 10 {
+            0 => writeln!(w, "{i},name {i},{q},")?,
+            7 => writeln!(w, "{i},name {i},{q},\"a note, \"\"quoted\"\", for row {i}\"")?,
+            _ => writeln!(w, "{i},name {i},{q},note for row number {i}")?,
+        }
+    }
+    w.flush()
+}
+
+/// Runs a future on a current-thread runtime of its own (setup and checks of `Runner::Command`).
+fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    Ok(rt.block_on(f))
 }
 
 /// The W8 configuration: (n, warmup, impls).
@@ -550,6 +653,56 @@ impl Ctx<'_> {
                     }
                 }
             },
+            Runner::Command { prog, args } => {
+                let (exe, name) = match prog {
+                    Prog::Psql => (&self.o.psql, "psql"),
+                    Prog::FaCli => (&self.o.fa_cli, "fastasyncpg CLI"),
+                };
+                let Some(exe) = exe else {
+                    return Outcome::na(&format!("unavailable (no {name})"));
+                };
+                self.command(w, &p, exe, name, args)
+            }
+        }
+    }
+
+    fn command(&self, w: &Workload, p: &Params, exe: &str, name: &str, args: &[String]) -> Outcome {
+        use crate::rust_impls as ri;
+        let args: Vec<String> = args.iter().map(|a| a.replace("{url}", &p.url).replace("{file}", &p.file)).collect();
+        if w.id == "w10" {
+            match block_on(ri::w10_reset(&p.url)) {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Outcome::error(e),
+                Err(e) => return Outcome::error(e),
+            }
+        }
+        let t0 = Instant::now();
+        let (_out, err, ok) = run_cmd(Command::new(exe).args(&args), self.o.timeout);
+        let el = t0.elapsed();
+        if !ok {
+            return Outcome::error(format!(
+                "{name}: {}",
+                err.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("failed")
+            ));
+        }
+        let got: Result<u64, String> = match w.id {
+            "w9" => {
+                let n = std::fs::read(&p.file).map(|b| b.iter().filter(|&&c| c == b'\n').count() as u64);
+                let _ = std::fs::remove_file(&p.file);
+                n.map_err(|e| format!("{}: {e}", p.file))
+            }
+            "w10" => block_on(async {
+                let c = ri::raw_connect(&p.url).await?;
+                let n: i64 = c.query_one("SELECT count(*) FROM bench_load", &[]).await?.get(0);
+                Ok::<u64, ri::BoxErr>(n as u64)
+            })
+            .and_then(|r| r.map_err(|e| e.to_string())),
+            _ => Ok(p.rows),
+        };
+        match got {
+            Ok(n) if n == p.rows => Outcome::value(p.rows as f64 / el.as_secs_f64(), w.unit),
+            Ok(n) => Outcome::error(format!("{name}: {n} rows, expected {}", p.rows)),
+            Err(e) => Outcome::error(e),
         }
     }
 }
@@ -566,6 +719,19 @@ pub fn main(args: &[String]) -> Result<(), String> {
     let mut wls = catalogue(&o);
     if let Some(only) = &o.only {
         wls.retain(|w| only.iter().any(|x| x == w.id));
+    }
+    // W9 writes its COPY output to a file of the run's temp dir (removed after each
+    // measurement); W10 loads a CSV file made once per run.
+    for w in wls.iter_mut() {
+        match w.id {
+            "w9" => w.params.file = tmp.join("w9.out").display().to_string(),
+            "w10" => {
+                let f = tmp.join("w10.csv");
+                write_w10_csv(&f, w.params.rows).map_err(|e| format!("writing {}: {e}", f.display()))?;
+                w.params.file = f.display().to_string();
+            }
+            _ => {}
+        }
     }
     let want_w8 = o.only.as_ref().map_or(true, |only| only.iter().any(|x| x == "w8"));
 
@@ -688,6 +854,7 @@ fn w8_measure(ctx: &Ctx<'_>, vg: &str, id: &str, n: u64, warm: u64) -> Result<f6
             pool: 1,
             tasks: 1,
             proxy_ctl: String::new(),
+            file: String::new(),
         };
         let pj = serde_json::to_string(&p).map_err(|e| e.to_string())?;
         let outf = ctx.tmp.join(format!("callgrind.{id}.{k}"));

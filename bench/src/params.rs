@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Params {
-    /// Workload id: w1, w1t, w2, w2p, w3, w4, w5, w6, w6c, w7, w8.
+    /// Workload id: w1, w1t, w2, w2p, w3, w4, w5, w6, w6c, w7, w8, w9, w10, w11.
     pub workload: String,
     /// Implementation id (see `orchestrate::catalogue`).
     #[serde(rename = "impl")]
@@ -22,7 +22,8 @@ pub struct Params {
     pub seconds: f64,
     /// Untimed warm-up iterations.
     pub warmup: u64,
-    /// Rows per iteration (W3 fetch, W4 insert, W5 upsert, W7 stream).
+    /// Rows per iteration (W3 fetch, W4 insert, W5 upsert, W7 stream, W9 COPY out, W10 load,
+    /// W11 cursor).
     pub rows: u64,
     /// Rows in pgbench_accounts (100000 × scale).
     pub naccounts: u64,
@@ -33,6 +34,10 @@ pub struct Params {
     /// Address of the proxy's counter (W6), `host:port`; empty when unused.
     #[serde(default)]
     pub proxy_ctl: String,
+    /// A file of the measurement: W9 writes its COPY output there, W10 loads the CSV file
+    /// there. Empty when unused.
+    #[serde(default)]
+    pub file: String,
 }
 
 impl Params {

@@ -99,7 +99,7 @@ pub fn header(rep: &Report) -> String {
     if rep.quick {
         let _ = writeln!(
             s,
-            "\n**QUICK MODE**: {} rounds, fewer iterations and smaller sizes (time-boxed loops 0.4 s instead of 0.75 s, W4 20,000 rows, W7 200,000 rows, W8 1,000 gets). \
+            "\n**QUICK MODE**: {} rounds, fewer iterations and smaller sizes (time-boxed loops 0.4 s instead of 0.75 s, W4 20,000 rows, W7 and W9–W11 200,000 rows, W8 1,000 gets). \
              Numbers are indicative only; run `bench/run` without `--quick` for the record.",
             rep.rounds
         );
@@ -258,6 +258,12 @@ pub fn environment(o: &Options) -> Vec<(String, String)> {
     e.push(("PostgreSQL server".into(), server_version(&o.url).unwrap_or_else(|e| format!("unknown ({e})"))));
     if let Some(p) = &o.pgbench {
         e.push(("pgbench".into(), cmd_out(p, &["--version"]).unwrap_or_default()));
+    }
+    if let Some(p) = &o.psql {
+        e.push(("psql".into(), cmd_out(p, &["--version"]).unwrap_or_default()));
+    }
+    if let Some(c) = &o.fa_cli {
+        e.push(("fastasyncpg CLI".into(), cmd_out(c, &["--version"]).unwrap_or_default()));
     }
     if let Some(v) = &o.valgrind {
         e.push(("valgrind".into(), cmd_out(v, &["--version"]).unwrap_or_default()));
@@ -470,6 +476,7 @@ pub fn write_all(rep: &Report, out: &Path, bench_dir: &Path) -> std::io::Result<
     md.push_str("- Rust: tokio current-thread runtime, except W2/W2p (multi-thread, 2 workers). Python: uvloop when installed.\n");
     md.push_str("- W6 round trips are counted by a protocol proxy (Sync/Query … ReadyForQuery exchanges, pipelined ones counted once).\n");
     md.push_str("- W7: VmHWM reset (clear_refs 5) after connecting, growth = VmHWM after − VmRSS before.\n");
+    md.push_str("- W9–W11 read (W10 writes) a table of their own; psql and the fastasyncpg CLI are timed as whole processes (start, connect, COPY, exit), the libraries from after connecting.\n");
     md.push_str("- W8: callgrind instruction count of the client process with N gets minus with 0 gets, ÷ N.\n");
     for n in &rep.notes {
         let _ = writeln!(md, "- {n}");

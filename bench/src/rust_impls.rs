@@ -10,7 +10,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{pin_mut, StreamExt, TryStreamExt};
+use futures_util::{pin_mut, SinkExt, StreamExt, TryStreamExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use sqlx::{Connection, Row as _};
 use tokio_postgres::types::Type;
 use tokio_postgres::NoTls;
@@ -26,6 +27,10 @@ pub const SQL_W1T: &str = "SELECT aid, bid, abalance, filler FROM pgbench_accoun
 pub const SQL_W3: &str = "SELECT aid, bid, abalance, filler FROM pgbench_accounts WHERE aid BETWEEN $1 AND $2";
 pub const SQL_W7: &str = "SELECT g AS id, g % 1000 AS qty, 'name ' || g AS name, 'note for row number ' || g AS note \
                           FROM generate_series(1, $1::int4) AS g";
+/// W9 and W11 read the harness's 1,000,000-row table (made by `bench/run`).
+pub const SQL_W11: &str = "SELECT id, name, qty, note FROM bench_copy_src WHERE id <= $1";
+pub const DDL_W10: &str = "CREATE TABLE IF NOT EXISTS bench_load (id bigint, name text NOT NULL, qty integer NOT NULL, note text)";
+pub const SQL_W10_COPY: &str = "COPY bench_load (id, name, qty, note) FROM STDIN (FORMAT csv, HEADER)";
 pub const DDL_W4: &str = "CREATE TABLE IF NOT EXISTS bench_insert (id bigint PRIMARY KEY, name text NOT NULL, qty integer NOT NULL, note text)";
 pub const DDL_W5: &str = "CREATE TABLE IF NOT EXISTS bench_upsert (id bigint PRIMARY KEY, name text NOT NULL, qty integer NOT NULL, note text)";
 pub const SQL_INSERT: &str = "INSERT INTO bench_insert (id, name, qty, note) VALUES ($1, $2, $3, $4)";
@@ -262,6 +267,9 @@ async fn dispatch(p: &Params) -> R<Outcome> {
         "w5" => w5(p).await,
         "w6" | "w6c" => w6(p).await,
         "w7" => w7(p).await,
+        "w9" => w9(p).await,
+        "w10" => w10(p).await,
+        "w11" => w11(p).await,
         w => Err(format!("unknown workload {w}").into()),
     }
 }
@@ -903,6 +911,178 @@ async fn w7(p: &Params) -> R<Outcome> {
         o.note = Some("VmHWM could not be reset; growth is measured from the earlier peak".into());
     }
     Ok(o)
+}
+
+// ---------------------------------------------------------------------------------------------
+// W9: COPY the result of a query (`rows` rows × 4 columns, text format) out to a file.
+
+/// The query W9 copies out (a literal bound: every peer runs the same text, psql included).
+pub fn sql_w9(rows: u64) -> String {
+    format!("SELECT id, name, qty, note FROM bench_copy_src WHERE id <= {rows}")
+}
+
+/// Lines in a file (COPY text output: one per row).
+fn file_lines(path: &str) -> R<u64> {
+    let b = std::fs::read(path)?;
+    Ok(b.iter().filter(|&&c| c == b'\n').count() as u64)
+}
+
+async fn w9(p: &Params) -> R<Outcome> {
+    if p.file.is_empty() {
+        return Err("W9 needs params.file".into());
+    }
+    let sql = sql_w9(p.rows);
+    let copy_sql = format!("COPY ({sql}) TO STDOUT");
+    let (el, n) = match p.imp.as_str() {
+        "tokio-postgres" => {
+            // copy_out yields one chunk per row: a careful user buffers the file writes.
+            let c = raw_connect(&p.url).await?;
+            c.batch_execute("SELECT 1").await?;
+            let t0 = Instant::now();
+            let f = tokio::fs::File::create(&p.file).await?;
+            let mut w = tokio::io::BufWriter::with_capacity(64 << 10, f);
+            let s = c.copy_out(copy_sql.as_str()).await?;
+            pin_mut!(s);
+            while let Some(chunk) = s.next().await {
+                w.write_all(&chunk?).await?;
+            }
+            w.flush().await?;
+            (t0.elapsed(), None)
+        }
+        "fastasyncpg" => {
+            let db = fastasyncpg::connect(&p.url).await?;
+            db.execute("SELECT 1", ()).await?;
+            let t0 = Instant::now();
+            let n = db.copy_from_query_to_path(&sql, (), &p.file, &fastasyncpg::CopyOptions::new()).await?;
+            (t0.elapsed(), Some(n))
+        }
+        "fastasyncpg-bufwriter" => {
+            let db = fastasyncpg::connect(&p.url).await?;
+            db.execute("SELECT 1", ()).await?;
+            let t0 = Instant::now();
+            let f = tokio::fs::File::create(&p.file).await?;
+            let mut w = tokio::io::BufWriter::with_capacity(64 << 10, f);
+            let n = db.copy_from_query(&sql, (), &mut w, &fastasyncpg::CopyOptions::new()).await?;
+            (t0.elapsed(), Some(n))
+        }
+        _ => return unknown(p),
+    };
+    let lines = file_lines(&p.file)?;
+    let _ = std::fs::remove_file(&p.file);
+    if lines != p.rows || n.is_some_and(|n| n != p.rows) {
+        return Err(format!("copied {lines} lines (reported {n:?}), expected {}", p.rows).into());
+    }
+    Ok(rate(p.rows, el, "rows/s"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// W10: load a CSV file of `rows` rows (with a header line) into an empty table.
+
+/// Truncates (creating it if needed) W10's table; answers a connection for the count check.
+pub async fn w10_reset(url: &str) -> R<tokio_postgres::Client> {
+    let admin = raw_connect(url).await?;
+    admin.batch_execute(DDL_W10).await?;
+    admin.batch_execute("TRUNCATE bench_load").await?;
+    Ok(admin)
+}
+
+async fn w10(p: &Params) -> R<Outcome> {
+    if p.file.is_empty() {
+        return Err("W10 needs params.file".into());
+    }
+    let admin = w10_reset(&p.url).await?;
+    let (el, n) = match p.imp.as_str() {
+        "tokio-postgres" => {
+            // copy_in fed from the file in 64 KiB chunks.
+            let c = raw_connect(&p.url).await?;
+            c.batch_execute("SELECT 1").await?;
+            let t0 = Instant::now();
+            let mut f = tokio::fs::File::open(&p.file).await?;
+            let sink = c.copy_in::<_, bytes::Bytes>(SQL_W10_COPY).await?;
+            pin_mut!(sink);
+            let mut buf = vec![0u8; 64 << 10];
+            loop {
+                let k = f.read(&mut buf).await?;
+                if k == 0 {
+                    break;
+                }
+                sink.send(bytes::Bytes::copy_from_slice(&buf[..k])).await?;
+            }
+            let n = sink.as_mut().finish().await?;
+            (t0.elapsed(), n)
+        }
+        "fastasyncpg" => {
+            let db = fastasyncpg::connect(&p.url).await?;
+            db.execute("SELECT 1", ()).await?;
+            let t0 = Instant::now();
+            let n = db
+                .copy_to_table_from_path("bench_load", &p.file, &fastasyncpg::CopyOptions::csv().header(true))
+                .await?;
+            (t0.elapsed(), n)
+        }
+        _ => return unknown(p),
+    };
+    let count: i64 = admin.query_one("SELECT count(*) FROM bench_load", &[]).await?.get(0);
+    if count as u64 != p.rows || n != p.rows {
+        return Err(format!("loaded {count} rows (reported {n}), expected {}", p.rows).into());
+    }
+    Ok(rate(p.rows, el, "rows/s"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// W11: a server-side cursor fetching 50 rows per round trip over `rows` rows, in a transaction.
+
+pub const W11_PREFETCH: usize = 50;
+
+async fn w11(p: &Params) -> R<Outcome> {
+    let n = p.rows as i64;
+    let mut count = 0u64;
+    let mut sink = 0i64;
+    let el = match p.imp.as_str() {
+        "tokio-postgres" => {
+            // The raw form of a cursor: a portal, executed 50 rows at a time.
+            let mut c = raw_connect(&p.url).await?;
+            let st = c.prepare(SQL_W11).await?;
+            c.query(&st, &[&10i64]).await?;
+            let t0 = Instant::now();
+            let tx = c.transaction().await?;
+            let portal = tx.bind(&st, &[&n]).await?;
+            loop {
+                let rows = tx.query_portal(&portal, W11_PREFETCH as i32).await?;
+                for r in &rows {
+                    sink += r.get::<_, i64>(0) + r.get::<_, i32>(2) as i64;
+                    count += 1;
+                }
+                if rows.len() < W11_PREFETCH {
+                    break;
+                }
+            }
+            drop(portal);
+            tx.commit().await?;
+            t0.elapsed()
+        }
+        "fastasyncpg" => {
+            let db = fastasyncpg::connect(&p.url).await?;
+            db.fetch(SQL_W11, (10i64,)).await?;
+            let t0 = Instant::now();
+            let tx = db.begin().await?;
+            let mut cur = tx.cursor(SQL_W11, (n,)).await?.prefetch(W11_PREFETCH);
+            while let Some(r) = cur.next().await {
+                let r = r?;
+                sink += r.get::<i64, _>(0)? + r.get::<i32, _>(2)? as i64;
+                count += 1;
+            }
+            drop(cur);
+            tx.commit().await?;
+            t0.elapsed()
+        }
+        _ => return unknown(p),
+    };
+    std::hint::black_box(sink);
+    if count != p.rows {
+        return Err(format!("fetched {count} rows, expected {}", p.rows).into());
+    }
+    Ok(rate(count, el, "rows/s"))
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -191,7 +191,7 @@ pub(crate) fn max_param(sql: &str) -> usize {
 }
 
 /// Splits a script at top-level `;`.
-fn split_statements(sql: &str) -> Vec<&str> {
+pub(crate) fn split_statements(sql: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut lx = Lexer::new(sql);
     let mut start = 0;

@@ -132,6 +132,8 @@ pub(crate) struct Conn {
     pub(crate) notifications: Notifier,
     /// Whether the session may hold state a later pool user must not see.
     pub(crate) session: SessionState,
+    /// The backend's process id, read once on first use (`Database::server_pid`).
+    pub(crate) pid: std::sync::OnceLock<i32>,
 }
 
 impl Conn {
@@ -166,6 +168,7 @@ impl Conn {
             schema_gen: AtomicU64::new(0),
             notifications: notifier,
             session: SessionState::default(),
+            pid: std::sync::OnceLock::new(),
         };
         if conn.mode == StatementCacheMode::Unnamed {
             conn.load_types().await.map_err(|e| {
@@ -566,6 +569,24 @@ impl Conn {
                 _ => 0,
             })
             .sum())
+    }
+
+    /// Like [`simple_execute`](Self::simple_execute), returning the rows affected by each
+    /// statement, in order (`Database::execute_status` reports the last one).
+    pub(crate) async fn simple_execute_each(&self, sql: &str) -> Result<Vec<u64>> {
+        let run = || async {
+            self.queries.fetch_add(1, Ordering::Relaxed);
+            self.session.note_sql(sql);
+            let msgs = self.client.simple_query(sql).await?;
+            Ok(msgs
+                .iter()
+                .filter_map(|m| match m {
+                    tokio_postgres::SimpleQueryMessage::CommandComplete(n) => Some(*n),
+                    _ => None,
+                })
+                .collect())
+        };
+        trace::statement(&self.trace, sql, |n: &Vec<u64>| Some(n.iter().sum()), run).await
     }
 
     /// Runs several statements with no arguments (simple query protocol).

@@ -374,7 +374,7 @@ impl Database {
     /// server did not run the statement: any statement is retried. A connection merely found
     /// closed may have died after running it (a crash between commit and reply), so only
     /// `read_only` SQL (a plain SELECT/VALUES/TABLE/SHOW) is retried then.
-    fn died_idle(&self, conn: &Conn, e: &Error, lost: &mut usize, sql: &str) -> bool {
+    pub(crate) fn died_idle(&self, conn: &Conn, e: &Error, lost: &mut usize, sql: &str) -> bool {
         let Target::Pool(p) = &self.target else {
             return false;
         };
@@ -485,16 +485,11 @@ impl Database {
     }
 
     /// Runs a query and returns the first column of its first row, converted to `T`
-    /// (`Value` keeps it dynamic). No row is a [`ErrorKind::NotFound`] error; use
-    /// `Option<T>` to accept NULL.
+    /// (`Value` keeps it dynamic). With `T = Option<U>`, NULL **and no row** are `Ok(None)`
+    /// (asyncpg's `fetchval` returns `None` for both); for any other `T` no row is an
+    /// [`ErrorKind::NotFound`] error. [`fetchval_col`](Self::fetchval_col) picks another column.
     pub async fn fetchval<T: FromValue>(&self, sql: &str, args: impl IntoArgs) -> Result<T> {
-        let row = self.fetchrow(sql, args).await?.ok_or_else(|| {
-            Error::not_found(format!("fetchval: the query returned no row: {sql}"))
-        })?;
-        if row.is_empty() {
-            return Err(Error::usage("fetchval: the query returned no column"));
-        }
-        row.get(0)
+        self.fetchval_col(sql, args, 0usize).await
     }
 
     /// Runs a query and returns [`Results`], which display as a table (fastasyncpg's `db.q`).

@@ -47,6 +47,7 @@
 
 mod args;
 pub mod audit;
+mod calls;
 pub mod codegen;
 mod config;
 mod conn;
@@ -121,7 +122,7 @@ pub use fastasyncpg_derive::PgComposite;
 #[cfg(feature = "derive")]
 pub use fastasyncpg_derive::PgEnum;
 pub use results::Results;
-pub use row::{Columns, Row};
+pub use row::{ColumnIndex, Columns, Row, RowIter};
 pub use schema::Schema;
 pub use table::{Col, IntoKey, Job, Key, Queue, Record, RowsWhere, Table, Tables, UpsertOptions};
 pub use transaction::{IsolationLevel, Transaction, TransactionOptions};

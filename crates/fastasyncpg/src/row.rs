@@ -157,6 +157,60 @@ impl Row {
         T::from_value(v).map_err(|e| e.context(format!("column {:?}", self.cols.names[i])))
     }
 
+    /// The value of a column converted to `T`, or `default` when the row has no such column
+    /// or the value is NULL (asyncpg's `record.get(name, default)`). A value that does not
+    /// convert to `T` is still an error naming the column.
+    ///
+    /// ```no_run
+    /// # async fn f(db: fastasyncpg::Database) -> fastasyncpg::Result<()> {
+    /// let row = db.fetchrow("SELECT 1 AS id, NULL::text AS nick", ()).await?.unwrap();
+    /// assert_eq!(row.get_or("nick", "anon".to_string())?, "anon");
+    /// assert_eq!(row.get_or("age", 0i32)?, 0);
+    /// # Ok(()) }
+    /// ```
+    pub fn get_or<T: FromValue, I: ColumnIndex>(&self, key: I, default: T) -> Result<T> {
+        let Some(i) = key.index_in(&self.cols) else {
+            return Ok(default);
+        };
+        match self.value(i)? {
+            Value::Null => Ok(default),
+            v => {
+                T::from_value(v).map_err(|e| e.context(format!("column {:?}", self.cols.names[i])))
+            }
+        }
+    }
+
+    /// `(name, value)` pairs, in column order (asyncpg's `record.items()`); `&Row` iterates the
+    /// same way. A value the server sent malformed (which never happens with a sound server:
+    /// every type decodes, unknown ones as [`Value::Unknown`]) comes as a `Value::Unknown` of
+    /// the column's type with no bytes; [`items`](Self::items) reports it as an error instead.
+    ///
+    /// ```no_run
+    /// # async fn f(db: fastasyncpg::Database) -> fastasyncpg::Result<()> {
+    /// let row = db.fetchrow("SELECT 1 AS id, 'x' AS name", ()).await?.unwrap();
+    /// for (name, value) in &row {
+    ///     println!("{name} = {value}");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn iter(&self) -> RowIter<'_> {
+        RowIter { row: self, next: 0 }
+    }
+
+    /// The row as a one-row HTML `<table>` (cells escaped), rendered as
+    /// [`Results::to_html`](crate::Results::to_html) renders its rows.
+    pub fn to_html(&self) -> String {
+        crate::results::Results::new(self.cols.clone(), vec![self.clone()]).to_html()
+    }
+
+    /// Shows the row as HTML in an evcxr (Rust Jupyter) notebook.
+    pub fn evcxr_display(&self) {
+        println!(
+            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT",
+            self.to_html()
+        );
+    }
+
     /// All values, in column order.
     pub fn values(&self) -> Result<Vec<Value>> {
         (0..self.len()).map(|i| self.value(i)).collect()
@@ -195,5 +249,44 @@ impl fmt::Debug for Row {
             }
         }
         f.write_str(">")
+    }
+}
+
+/// The iterator over a row's `(name, value)` pairs: [`Row::iter`].
+#[derive(Debug, Clone)]
+pub struct RowIter<'a> {
+    row: &'a Row,
+    next: usize,
+}
+
+impl<'a> Iterator for RowIter<'a> {
+    type Item = (&'a str, Value);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let i = self.next;
+        if i >= self.row.len() {
+            return None;
+        }
+        self.next += 1;
+        let v = self.row.value(i).unwrap_or_else(|_| Value::Unknown {
+            type_name: self.row.cols.types[i].name().to_string(),
+            bytes: Vec::new(),
+        });
+        Some((self.row.cols.names[i].as_str(), v))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.row.len() - self.next;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for RowIter<'_> {}
+
+impl<'a> IntoIterator for &'a Row {
+    type Item = (&'a str, Value);
+    type IntoIter = RowIter<'a>;
+    fn into_iter(self) -> RowIter<'a> {
+        self.iter()
     }
 }

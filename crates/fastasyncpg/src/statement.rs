@@ -172,18 +172,21 @@ impl PreparedStatement {
         Ok(row)
     }
 
-    /// The first column of the first row, as [`Database::fetchval`].
+    /// The first column of the first row, as [`Database::fetchval`] (no row: `Ok(None)` for
+    /// `Option<T>`, a `NotFound` error otherwise).
     pub async fn fetchval<T: FromValue>(&self, args: impl IntoArgs) -> Result<T> {
-        let row = self.fetchrow(args).await?.ok_or_else(|| {
-            Error::not_found(format!(
-                "fetchval: the query returned no row: {}",
-                self.plan.sql
-            ))
-        })?;
-        if row.is_empty() {
-            return Err(Error::usage("fetchval: the query returned no column"));
-        }
-        row.get(0)
+        self.fetchval_col(args, 0usize).await
+    }
+
+    /// Column `col` (an index or a name) of the first row, as [`Database::fetchval_col`]
+    /// (asyncpg's `stmt.fetchval(*args, column=col)`).
+    pub async fn fetchval_col<T: FromValue, I: crate::row::ColumnIndex>(
+        &self,
+        args: impl IntoArgs,
+        col: I,
+    ) -> Result<T> {
+        let row = self.fetchrow(args).await?;
+        crate::calls::fetchval_from(row, col, &self.plan.sql)
     }
 
     /// Runs the statement and returns the number of rows affected.

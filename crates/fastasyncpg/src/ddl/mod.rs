@@ -1,6 +1,7 @@
 //! DDL: creating tables from a dynamic [`TableSchema`] or from a Rust struct
 //! ([`Database::create`]), and dropping them. The schema snapshot is refreshed after each.
 
+mod probe;
 mod reflect;
 
 pub use reflect::CreateOptions;

@@ -1,15 +1,17 @@
-//! `Database::create::<T>`: a [`TableSchema`] from any `serde::Deserialize` struct, traced with
-//! `serde-reflection`.
+//! `Database::create::<T>`: a [`TableSchema`] from any `serde::Deserialize` struct, traced by
+//! deserializing it from a probing deserializer (see `probe.rs`).
 //!
 //! Type mapping: `i64` → `bigint`, `i32` → `integer`, `i16`/`i8`/`u8` → `smallint`, `u16` →
 //! `integer`, `u32` → `bigint`, `u64`/`i128`/`u128` → `numeric`, `f64` → `double precision`,
-//! `f32` → `real`, `bool` → `boolean`, `String`/`char` → `text`, bytes and `Vec<u8>` →
+//! `f32` → `real`, `bool` → `boolean`, `String`/`char` → `text`, `chrono::NaiveDate` →
+//! `date`, `NaiveDateTime` → `timestamp`, `DateTime<Utc>` (any zone) → `timestamptz`,
+//! `NaiveTime` → `time`, `uuid::Uuid` → `uuid`, `std::net::IpAddr` → `inet`,
+//! `rust_decimal::Decimal` → `numeric`, `serde_json::Value` → `jsonb`, bytes and `Vec<u8>` →
 //! `bytea`, `Vec<scalar>` → an array of the scalar's type, unit-only enums → `text`, newtypes →
-//! their inner type, other structs, maps, tuples and nested sequences → `jsonb`. `Option<T>`
-//! is `T`, nullable; every other field is `NOT NULL`.
+//! their inner type, other structs, maps, tuples, enums with data and nested sequences →
+//! `jsonb`. `Option<T>` is `T`, nullable; every other field is `NOT NULL`.
 
 use serde::de::DeserializeOwned;
-use serde_reflection::{ContainerFormat, Format, Registry, Tracer, TracerConfig};
 
 use super::{ColumnDef, ForeignKeyDef, TableSchema};
 use crate::database::Database;
@@ -147,31 +149,18 @@ impl TableSchema {
     /// ```
     pub fn from_type<T: DeserializeOwned>(opts: &CreateOptions) -> Result<TableSchema> {
         let type_name = std::any::type_name::<T>();
-        let mut tracer = Tracer::new(TracerConfig::default().is_human_readable(true));
-        let (format, _) = tracer.trace_simple_type::<T>().map_err(|e| {
+        let (struct_name, fields) = super::probe::trace::<T>().map_err(|e| {
             Error::usage(format!(
-                "create: cannot trace the fields of {type_name}: {e} (a field type that validates its \
-                 input, e.g. a date or uuid, cannot be traced: use TableSchema with create_from_schema, \
-                 or CreateOptions::column_type with a String field)"
+                "create: cannot map the fields of {type_name}: {e} (give the table with \
+                 TableSchema and create_from_schema instead)"
             ))
         })?;
-        let registry = tracer.registry().map_err(|e| {
-            Error::usage(format!(
-                "create: cannot trace the fields of {type_name}: {e}"
-            ))
-        })?;
-        let Format::TypeName(struct_name) = &format else {
-            return Err(Error::usage(format!(
-                "create: {type_name} is not a struct with named fields"
-            )));
-        };
-        let Some(ContainerFormat::Struct(fields)) = registry.get(struct_name) else {
-            return Err(Error::usage(format!(
-                "create: {type_name} is not a struct with named fields"
-            )));
-        };
-        let mut spec =
-            TableSchema::new(&opts.name.clone().unwrap_or_else(|| snake_case(struct_name)));
+        let mut spec = TableSchema::new(
+            &opts
+                .name
+                .clone()
+                .unwrap_or_else(|| snake_case(&struct_name)),
+        );
         spec.schema = opts.schema.clone();
         spec.if_not_exists = opts.if_not_exists;
         spec.replace = opts.replace;
@@ -197,8 +186,8 @@ impl TableSchema {
                 )));
             }
         }
-        for f in fields {
-            let (mapped, nullable) = pg_type(&f.value, &registry);
+        for f in &fields {
+            let (mapped, nullable) = (f.sql_type.clone(), f.nullable);
             let sql_type = opts
                 .types
                 .iter()
@@ -207,7 +196,7 @@ impl TableSchema {
                 .unwrap_or(mapped);
             let is_pk = pk.contains(&f.name);
             let mut c = ColumnDef::new(&f.name, &sql_type);
-            c.identity = is_pk && pk.len() == 1 && is_integer(&f.value);
+            c.identity = is_pk && pk.len() == 1 && f.integer;
             c.not_null = !is_pk && (!nullable || opts.not_null.contains(&f.name));
             c.default = opts
                 .defaults
@@ -241,68 +230,6 @@ impl Database {
         let spec = TableSchema::from_type::<T>(&opts)?;
         self.create_from_schema(&spec).await
     }
-}
-
-fn is_integer(f: &Format) -> bool {
-    match f {
-        Format::Option(inner) => is_integer(inner),
-        Format::I8
-        | Format::I16
-        | Format::I32
-        | Format::I64
-        | Format::U8
-        | Format::U16
-        | Format::U32 => true,
-        _ => false,
-    }
-}
-
-/// The SQL type for a traced field, and whether it is nullable.
-fn pg_type(f: &Format, reg: &Registry) -> (String, bool) {
-    match f {
-        Format::Option(inner) => (pg_type(inner, reg).0, true),
-        other => (
-            scalar_type(other, reg).unwrap_or_else(|| "jsonb".into()),
-            false,
-        ),
-    }
-}
-
-fn scalar_type(f: &Format, reg: &Registry) -> Option<String> {
-    Some(
-        match f {
-            Format::Bool => "boolean",
-            Format::I8 | Format::I16 | Format::U8 => "smallint",
-            Format::I32 | Format::U16 => "integer",
-            Format::I64 | Format::U32 => "bigint",
-            Format::U64 | Format::I128 | Format::U128 => "numeric",
-            Format::F32 => "real",
-            Format::F64 => "double precision",
-            Format::Char | Format::Str => "text",
-            Format::Bytes => "bytea",
-            Format::Seq(inner) if **inner == Format::U8 => "bytea",
-            Format::Seq(inner) => {
-                let t = scalar_type(inner, reg)?;
-                if t.ends_with("[]") || t == "jsonb" || t == "bytea" {
-                    return None;
-                }
-                return Some(format!("{t}[]"));
-            }
-            Format::TypeName(n) => match reg.get(n)? {
-                ContainerFormat::NewTypeStruct(inner) => return scalar_type(inner, reg),
-                ContainerFormat::Enum(variants)
-                    if variants
-                        .values()
-                        .all(|v| matches!(v.value, serde_reflection::VariantFormat::Unit)) =>
-                {
-                    "text"
-                }
-                _ => return None,
-            },
-            _ => return None,
-        }
-        .to_string(),
-    )
 }
 
 /// `DogToy` → `dog_toy`.

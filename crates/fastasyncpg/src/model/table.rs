@@ -133,7 +133,15 @@ impl Database {
     /// ```
     pub async fn fetch_as<T: FromRow>(&self, sql: &str, args: impl IntoArgs) -> Result<Vec<T>> {
         let (sql, args) = Self::prepare_sql(sql, args)?;
-        self.fetch_typed(&sql, &args).await
+        self.fetch_typed_audited(&sql, &args).await
+    }
+
+    /// [`fetch_typed`](Self::fetch_typed) for caller-written SQL: reported to the audit hook
+    /// by keyword, as `fetch` is (`INSERT … RETURNING` read as models is still a change).
+    async fn fetch_typed_audited<T: FromRow>(&self, sql: &str, args: &[Value]) -> Result<Vec<T>> {
+        let r = self.fetch_typed(sql, args).await;
+        self.audit_raw(sql, || r.as_ref().map(|rows| rows.len() as u64));
+        r
     }
 
     /// Runs a query and builds a `T` from its first row, if any.
@@ -143,7 +151,11 @@ impl Database {
         args: impl IntoArgs,
     ) -> Result<Option<T>> {
         let (sql, args) = Self::prepare_sql(sql, args)?;
-        Ok(self.fetch_typed(&sql, &args).await?.into_iter().next())
+        Ok(self
+            .fetch_typed_audited(&sql, &args)
+            .await?
+            .into_iter()
+            .next())
     }
 }
 

@@ -107,7 +107,10 @@ impl Value {
     ///   server); a value of the right type is returned as is (borrowed).
     /// - Numbers convert between `smallint`, `integer`, `bigint`, `real`, `double precision`,
     ///   `numeric` and `money`, with range checks; a float or numeric into an integer type is
-    ///   rounded like PostgreSQL does.
+    ///   rounded like PostgreSQL does. **An integer into `money` is an amount in cents** (the
+    ///   number `row.get::<i64>` reads back, and [`Value::Money`]'s unit); `numeric`, floats and
+    ///   text into `money` are in currency units (`12.5` is `$12.50`). An integer or integral
+    ///   `numeric` into `pg_lsn` is the LSN as a number (`u64`).
     /// - Any value converts to a text type (`text`, `varchar`, `char(n)`, `name`, `citext`) as
     ///   its text form.
     /// - Text converts by parsing into `boolean`, the number types, `uuid`, `oid`, `xid`, enums
@@ -346,9 +349,10 @@ impl Value {
             },
             Type::MONEY => {
                 let n: Numeric = match v {
-                    V::Int2(i) => (*i).into(),
-                    V::Int4(i) => (*i).into(),
-                    V::Int8(i) => (*i).into(),
+                    // Integers are the amount in cents, the number `get::<i64>` reads back.
+                    V::Int2(i) => return owned(V::Money(*i as i64)),
+                    V::Int4(i) => return owned(V::Money(*i as i64)),
+                    V::Int8(i) => return owned(V::Money(*i)),
                     V::Numeric(n) => n.clone(),
                     V::Float4(f) => (*f).into(),
                     V::Float8(f) => (*f).into(),
@@ -505,6 +509,18 @@ impl Value {
             },
             Type::PG_LSN => match v {
                 V::Text(s) => parse_lsn(s).map_or_else(|| literal(s), |l| owned(V::PgLsn(l))),
+                // The LSN as a number (`u64`, what `get::<u64>` reads).
+                V::Int2(_) | V::Int4(_) | V::Int8(_) | V::Numeric(_) => {
+                    let i = match v {
+                        V::Numeric(n) if n.is_integral() => n.round_to_i128(),
+                        V::Numeric(_) => None,
+                        _ => v.as_i64().map(i128::from),
+                    };
+                    match i {
+                        Some(i) => u64::try_from(i).map(|l| Cow::Owned(V::PgLsn(l))).map_err(|_| out_of_range(i, ty)),
+                        None => Err(cannot(v, ty)),
+                    }
+                }
                 _ => Err(cannot(v, ty)),
             },
             Type::TS_VECTOR => match v {
@@ -688,7 +704,17 @@ mod tests {
             c(Value::Float8(1e300), &Type::FLOAT4),
             Err("value 1e+300 out of range for real".into())
         );
-        assert_eq!(c(Value::Int4(1234), &Type::MONEY), Ok(Value::Money(123400)));
+        assert_eq!(c(Value::Int4(1234), &Type::MONEY), Ok(Value::Money(1234)));
+        assert_eq!(c(Value::Int8(-5), &Type::MONEY), Ok(Value::Money(-5)));
+        assert_eq!(c(Value::Float8(12.5), &Type::MONEY), Ok(Value::Money(1250)));
+        assert_eq!(
+            c(Value::Int8(0x16_B374_D848), &Type::PG_LSN),
+            Ok(Value::PgLsn(0x16_B374_D848))
+        );
+        assert_eq!(
+            c(Value::Int4(-1), &Type::PG_LSN),
+            Err("value -1 out of range for pg_lsn".into())
+        );
         assert_eq!(
             c(Value::Money(-123456), &Type::NUMERIC),
             Ok(Value::Numeric("-1234.56".parse().unwrap()))

@@ -30,6 +30,14 @@ use crate::error::{Error, Result};
 pub trait FromValue: Sized {
     /// Converts `v`, or says why not (an error of kind [`crate::ErrorKind::Decode`]).
     fn from_value(v: Value) -> Result<Self>;
+
+    /// The result for a query that returned no row, if this type has one:
+    /// [`Database::fetchval`](crate::Database::fetchval) returns it instead of a
+    /// [`NotFound`](crate::ErrorKind::NotFound) error. `Option<T>` gives `Some(None)` (no row
+    /// reads as `None`, like asyncpg's `fetchval`); the default, `None`, keeps the error.
+    fn from_no_row() -> Option<Self> {
+        None
+    }
 }
 
 fn null_err(rust: &str) -> Error {
@@ -67,11 +75,19 @@ impl<T: FromValue> FromValue for Option<T> {
             T::from_value(v).map(Some)
         }
     }
+
+    /// No row is `None`, as NULL is.
+    fn from_no_row() -> Option<Self> {
+        Some(None)
+    }
 }
 
-/// The value as an `i128` when it is integral: integer types, OIDs, integral numerics.
+/// The value as an `i128` when it is integral: integer types, OIDs, integral numerics,
+/// `money` (in cents) and `pg_lsn` (the LSN as a number).
 fn integral(v: &Value) -> Option<i128> {
     match v {
+        Value::Money(c) => Some(*c as i128),
+        Value::PgLsn(l) => Some(*l as i128),
         Value::Int2(i) => Some(*i as i128),
         Value::Int4(i) => Some(*i as i128),
         Value::Int8(i) => Some(*i as i128),
@@ -87,7 +103,8 @@ fn integral(v: &Value) -> Option<i128> {
 macro_rules! int_from_value {
     ($($t:ty),*) => {$(
         impl FromValue for $t {
-            /// From any integer type (and `oid`, `xid`, integral `numeric`), range-checked.
+            /// From any integer type (and `oid`, `xid`, integral `numeric`, `money` in cents,
+            /// `pg_lsn` as a number), range-checked.
             fn from_value(v: Value) -> Result<Self> {
                 let rust = stringify!($t);
                 match integral(&v) {
@@ -342,6 +359,7 @@ value_from!(
     i64 => |v| Value::Int8(v),
     u16 => |v| Value::Int4(v as i32),
     u32 => |v| Value::Int8(v as i64),
+    u64 => |v| i64::try_from(v).map_or_else(|_| Value::Numeric(Numeric::from(v)), Value::Int8),
     f32 => |v| Value::Float4(v),
     f64 => |v| Value::Float8(v),
     &str => |v| Value::Text(v.to_string()),

@@ -1,6 +1,7 @@
 //! fastasyncpg's integration tests: one binary (links once), one throwaway PostgreSQL server per
 //! run, a fresh database per test.
 
+mod asyncpg_calls;
 mod codegen;
 mod common;
 mod connect_hosts;

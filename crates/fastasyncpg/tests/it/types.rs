@@ -1053,7 +1053,7 @@ async fn coercion_of_parameters() {
         ("int4", Value::Float8(2.5), Value::Int4(2)),
         ("int4", num("2.5"), Value::Int4(3)),
         ("int4", text(" 42"), Value::Int4(42)),
-        ("money", Value::Int4(12), Value::Money(1200)),
+        ("money", Value::Int4(12), Value::Money(12)), // integers are cents
         ("varchar", text("v"), text("v")),
         ("text", Value::Int4(5), text("5")),
         ("text", Value::from(vec![1, 2]), text("{1,2}")),
