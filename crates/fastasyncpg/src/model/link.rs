@@ -128,10 +128,10 @@ impl Database {
     /// column. The seed's `link_dcs` check, for models written by hand or generated from an
     /// older schema.
     pub fn check_model<M: Model>(&self) -> Result<()> {
-        let t = match M::SCHEMA {
-            Some(s) => self.t_in(s, M::TABLE).or_else(|_| self.v_in(s, M::TABLE)),
-            None => self.t(M::TABLE).or_else(|_| self.v(M::TABLE)),
-        }?;
+        // The same resolution as `db.t`, for a table or a view.
+        let t = self
+            .lookup(M::SCHEMA, M::TABLE, crate::table::Want::Any)
+            .map_err(|m| m.error)?;
         check_against::<M>(&t)
     }
 }
