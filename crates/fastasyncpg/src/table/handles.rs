@@ -258,21 +258,29 @@ fn shown(name: &str) -> String {
 }
 
 fn unknown(s: &Schema, name: &str, want: Want) -> Error {
-    // Qualified names are compared with qualified names, bare ones with bare ones.
-    let qualified = schema::split_qualified(name).is_some();
-    let pool: Vec<String> = s
-        .relations()
-        .iter()
-        .filter(|r| want.accepts(r))
-        .map(|r| {
-            if qualified {
-                r.display_qualified()
-            } else {
-                r.name.clone()
-            }
-        })
-        .collect();
-    let near = near_matches(name, pool.iter().map(String::as_str));
+    let kind: Vec<&Arc<TableMeta>> = s.relations().iter().filter(|r| want.accepts(r)).collect();
+    let near = match schema::split_qualified(name) {
+        // `schema.name`: near names in that schema, then the same name in other schemas.
+        Some((sc, n)) => {
+            let same: Vec<&str> = kind
+                .iter()
+                .filter(|r| r.schema == sc)
+                .map(|r| r.name.as_str())
+                .collect();
+            let mut near: Vec<String> = near_matches(&n, same)
+                .into_iter()
+                .filter_map(|m| s.relation_in(&sc, &m).map(|r| r.display_qualified()))
+                .collect();
+            near.extend(
+                kind.iter()
+                    .filter(|r| r.name == n && r.schema != sc)
+                    .map(|r| r.display_qualified()),
+            );
+            near.truncate(5);
+            near
+        }
+        None => near_matches(name, kind.iter().map(|r| r.name.as_str())),
+    };
     let noun = match want {
         Want::Table => "table",
         Want::View => "view",
