@@ -92,6 +92,17 @@ fn check_against<M: Model>(t: &Table) -> Result<()> {
             meta.sql_name()
         )));
     }
+    // A model without a schema writes the bare name in SQL: it must find this relation.
+    if M::SCHEMA.is_none() && meta.sql_name() != crate::sql::quote_ident(&meta.name) {
+        return Err(Error::usage(format!(
+            "model {} names table {} without a schema, but {} is not found by that name \
+             through the search path: add `schema = {:?}` to the model",
+            std::any::type_name::<M>(),
+            M::qualified_table(),
+            meta.sql_name(),
+            meta.schema
+        )));
+    }
     let mut problems = Vec::new();
     for def in M::COLUMNS {
         match meta.column(def.name) {

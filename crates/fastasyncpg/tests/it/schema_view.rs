@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use fastasyncpg::codegen::{generate, GenOptions};
 use fastasyncpg::schema::RelKind;
-use fastasyncpg::{record, Database, ErrorKind};
+use fastasyncpg::{record, Database, ErrorKind, Model};
 
 use crate::common::db;
 
@@ -225,6 +225,60 @@ async fn table_refreshes_once_for_an_unknown_name() {
     .await;
     assert!(found.iter().all(|r| r.as_deref().ok() == Some("made_later")), "{found:?}");
     assert_eq!(refreshes(n), 1);
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[fastasyncpg(table = "Item", schema = "Inventory")]
+struct UpperItem {
+    #[fastasyncpg(primary_key)]
+    id: i32,
+    label: Option<String>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[fastasyncpg(table = "Odd Name", schema = "inventory")]
+struct OddName {
+    #[fastasyncpg(primary_key)]
+    id: i32,
+    #[fastasyncpg(rename = "Mixed Col")]
+    mixed_col: Option<String>,
+}
+
+#[derive(Model, Debug, Clone, PartialEq)]
+#[fastasyncpg(table = "customer")]
+struct Customer {
+    #[fastasyncpg(primary_key)]
+    id: i32,
+    name: String,
+}
+
+/// `item` without a schema: `db.t("item")` finds `inventory.item`, but the model's SQL would
+/// say `"item"`, which the search path does not find.
+#[derive(Model, Debug, Clone, PartialEq)]
+#[fastasyncpg(table = "item")]
+struct BareItem {
+    #[fastasyncpg(primary_key)]
+    id: i32,
+    sku: String,
+}
+
+#[tokio::test]
+async fn models_with_schema_resolve_like_db_t() {
+    let db = issue_db().await;
+    db.check_model::<UpperItem>().unwrap();
+    db.check_model::<OddName>().unwrap();
+    db.check_model::<Customer>().unwrap();
+    let odd: Vec<OddName> = db.model::<OddName>().rows().await.unwrap();
+    assert_eq!(odd[0].mixed_col.as_deref(), Some("odd"));
+    assert!(db.model::<UpperItem>().rows().await.unwrap().is_empty());
+    // Dynamic handle and model meet on the same relation.
+    let t = db.t(r#""Inventory"."Item""#).unwrap();
+    t.model::<UpperItem>().unwrap();
+    let e = db.check_model::<BareItem>().unwrap_err();
+    assert!(
+        e.to_string().contains(r#"add `schema = "inventory"`"#),
+        "{e}"
+    );
 }
 
 /// The models `src` declares: `(schema, table)` from each `#[fastasyncpg(table = ..)]`.
