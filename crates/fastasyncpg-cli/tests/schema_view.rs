@@ -73,8 +73,7 @@ async fn tables_describe_gen_and_db_t_agree() {
         let head = format!(
             "{} {}.{}",
             match t.kind() {
-                fastasyncpg::schema::RelKind::Table if t.meta().is_partition =>
-                    "table (partition)",
+                fastasyncpg::schema::RelKind::Table if t.meta().is_partition => "table (partition)",
                 fastasyncpg::schema::RelKind::PartitionedTable => "partitioned table",
                 fastasyncpg::schema::RelKind::View => "view",
                 fastasyncpg::schema::RelKind::MaterializedView => "materialized view",

@@ -421,7 +421,11 @@ fn display_part(s: &str) -> String {
 impl TableMeta {
     /// `schema.name`, each part quoted only when needed to read back (see `display_part`).
     pub(crate) fn display_qualified(&self) -> String {
-        format!("{}.{}", display_part(&self.schema), display_part(&self.name))
+        format!(
+            "{}.{}",
+            display_part(&self.schema),
+            display_part(&self.name)
+        )
     }
 }
 

@@ -244,7 +244,11 @@ fn wrong_kind(s: &Schema, m: &TableMeta, want_view: bool) -> Error {
     };
     Error::new(
         ErrorKind::UnknownName,
-        format!("{} is {is}: use {call}({:?})", m.sql_name(), s.display_name(m)),
+        format!(
+            "{} is {is}: use {call}({:?})",
+            m.sql_name(),
+            s.display_name(m)
+        ),
     )
 }
 

@@ -36,7 +36,10 @@ async fn every_schema_one_resolution_rule() {
     let db = issue_db().await;
     let snap = db.schema();
     assert_eq!(snap.search_path(), ["public"]);
-    assert_eq!(snap.schemas(), ["public", "Inventory", "archive", "inventory"]);
+    assert_eq!(
+        snap.schemas(),
+        ["public", "Inventory", "archive", "inventory"]
+    );
 
     // db.tables(): every schema, the search path first, then by schema and name (byte order,
     // as `name` sorts); names read back with db.t.
@@ -145,7 +148,10 @@ async fn every_schema_one_resolution_rule() {
     db.refresh().await.unwrap();
     assert_eq!(db.t("customer").unwrap().schema(), "inventory");
     assert_eq!(db.t("log").unwrap().schema(), "inventory");
-    assert_eq!(db.t("public.customer").unwrap().to_string(), r#""public"."customer""#);
+    assert_eq!(
+        db.t("public.customer").unwrap().to_string(),
+        r#""public"."customer""#
+    );
     assert!(db.tables().names().contains(&"public.customer".to_string()));
 }
 
@@ -223,7 +229,12 @@ async fn table_refreshes_once_for_an_unknown_name() {
         async move { db.table("made_later").await.map(|t| t.name().to_string()) }
     }))
     .await;
-    assert!(found.iter().all(|r| r.as_deref().ok() == Some("made_later")), "{found:?}");
+    assert!(
+        found
+            .iter()
+            .all(|r| r.as_deref().ok() == Some("made_later")),
+        "{found:?}"
+    );
     assert_eq!(refreshes(n), 1);
 }
 
