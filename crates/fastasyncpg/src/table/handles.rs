@@ -28,7 +28,9 @@ impl Database {
     /// next query. Call it after changing the schema outside the table API (`create`, `drop`
     /// and friends refresh for you). Handles taken before keep their old metadata.
     ///
-    /// Loads the schemas on the search path, or those set by
+    /// Loads every schema the user has `USAGE` on except the system ones (`pg_catalog`,
+    /// `information_schema`, `pg_toast`, temporary schemas), with the session's search path
+    /// for bare-name lookups (see [`t`](Self::t)); or the schemas set by
     /// [`refresh_with_schemas`](Self::refresh_with_schemas).
     pub async fn refresh(&self) -> Result<Arc<Schema>> {
         let filter = self
@@ -53,9 +55,10 @@ impl Database {
         Ok(snapshot)
     }
 
-    /// Loads `schemas` (in this order for name lookups) instead of the search path, now and on
-    /// every later [`refresh`](Self::refresh); an empty list goes back to the search path.
-    /// Tables outside the search path display schema-qualified (`"other"."thing"`).
+    /// Loads only `schemas` (in this order for bare-name lookups: the first that has the name
+    /// wins) instead of every schema, now and on every later [`refresh`](Self::refresh); an
+    /// empty list goes back to every schema. Tables outside the session's search path display
+    /// schema-qualified (`"other"."thing"`).
     pub async fn refresh_with_schemas(&self, schemas: &[&str]) -> Result<Arc<Schema>> {
         let filter = (!schemas.is_empty()).then(|| schemas.iter().map(|s| s.to_string()).collect());
         *self
