@@ -52,9 +52,14 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: Format,
     },
-    /// List tables and views with their schema.
+    /// List tables and views with their schema: those of every schema you can use (not the
+    /// system ones), partitions left out.
     Tables,
-    /// Show a table's or view's columns, types, keys and foreign keys (`schema.name` works).
+    /// Show a table's or view's columns, types, keys and foreign keys.
+    ///
+    /// A bare name is looked up in the search path, then in the one other schema that has it;
+    /// `schema.name` picks a schema, and either part may be double-quoted
+    /// ('"Inventory"."Item"', 'inventory."Odd Name"').
     Describe {
         /// The table or view.
         table: String,
@@ -99,7 +104,7 @@ enum Command {
         /// The file to write (`-` for standard output).
         #[arg(long, value_name = "FILE")]
         out: String,
-        /// A schema to read (repeatable); default: the search path.
+        /// A schema to read (repeatable); default: every schema `tables` lists.
         #[arg(long = "schema", value_name = "NAME")]
         schemas: Vec<String>,
         /// Also write models for views and materialized views.
@@ -152,6 +157,18 @@ async fn main() -> ExitCode {
     }
 }
 
+/// How `tables` names a relation kind.
+fn kind_name(k: fastasyncpg::schema::RelKind) -> &'static str {
+    use fastasyncpg::schema::RelKind;
+    match k {
+        RelKind::PartitionedTable => "partitioned table",
+        RelKind::ForeignTable => "foreign table",
+        RelKind::View => "view",
+        RelKind::MaterializedView => "materialized view",
+        _ => "table",
+    }
+}
+
 async fn open(url: &Option<String>) -> fastasyncpg::Result<Database> {
     fastasyncpg::connect(url.as_deref().unwrap_or("")).await
 }
@@ -184,28 +201,30 @@ async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         }
         Command::Tables => {
             let db = open(&cli.url).await?;
+            // From the schema snapshot, so that `tables`, `describe`, `gen` and `db.t` agree
+            // on what exists (partitions are left out, as `gen` leaves them out).
+            let (mut schemas, mut names, mut kinds) = (Vec::new(), Vec::new(), Vec::new());
+            for r in db.schema().relations().iter().filter(|r| !r.is_partition) {
+                schemas.push(r.schema.clone());
+                names.push(r.name.clone());
+                kinds.push(kind_name(r.kind).to_string());
+            }
             let res = db
                 .q(
-                    "SELECT n.nspname AS schema, c.relname AS name,
-                            CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table'
-                                 WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
-                                 WHEN 'f' THEN 'foreign table' END AS kind
-                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                     WHERE c.relkind IN ('r','p','v','m','f') AND NOT c.relispartition
-                       AND n.nspname <> 'information_schema' AND n.nspname NOT LIKE 'pg\\_%'
+                    "SELECT * FROM unnest($1::text[], $2::text[], $3::text[]) AS t(schema, name, kind)
                      ORDER BY 1, 2",
-                    (),
+                    vec![
+                        Value::from(schemas),
+                        Value::from(names),
+                        Value::from(kinds),
+                    ],
                 )
                 .await?;
             println!("{res}");
         }
         Command::Describe { table } => {
             let db = open(&cli.url).await?;
-            let handle = match db.t(&table) {
-                Ok(t) => t,
-                Err(e) => db.v(&table).map_err(|_| e)?,
-            };
-            print!("{}", handle.describe());
+            print!("{}", db.relation(&table)?.describe());
         }
         Command::Demo => demo::run(cli.url).await?,
         Command::Load {

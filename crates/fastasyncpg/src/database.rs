@@ -26,10 +26,12 @@ pub(crate) struct Inner {
     pub(crate) opts: ConnectOptions,
     /// The schema snapshot every table handle reads (see `refresh`).
     pub(crate) schema: RwLock<Arc<Schema>>,
-    /// The schemas `refresh` loads; `None` means the search path.
+    /// The schemas `refresh` loads; `None` means every schema the user can use.
     pub(crate) schema_filter: RwLock<Option<Vec<String>>>,
     /// Bumped by each refresh; a connection that saw an older value drops its statement cache.
     pub(crate) schema_gen: AtomicU64,
+    /// Names `Database::table` refreshed the snapshot for lately (its rate limit).
+    pub(crate) unknown_names: crate::table::UnknownNames,
     /// The audit hook, if any.
     pub(crate) audit: RwLock<Option<AuditHook>>,
     /// True while a hook is set: the only thing a query checks when there is none.
@@ -45,6 +47,7 @@ impl Inner {
             schema: RwLock::new(Arc::new(Schema::default())),
             schema_filter: RwLock::new(None),
             schema_gen: AtomicU64::new(0),
+            unknown_names: Default::default(),
             audit: RwLock::new(None),
             audit_on: AtomicBool::new(false),
             audit_classified: AtomicU64::new(0),

@@ -70,8 +70,8 @@ use names::{field_name, type_name, Names};
 /// What [`generate`] covers.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct GenOptions {
-    /// The schemas to read; empty for those of the schema snapshot (the search path, usually
-    /// `public`, unless [`Database::refresh_with_schemas`] chose others).
+    /// The schemas to read; empty for those of the schema snapshot (every schema the user can
+    /// use, unless [`Database::refresh_with_schemas`] chose others).
     pub schemas: Vec<String>,
     /// Also generate models for views and materialized views.
     pub views: bool,
@@ -129,7 +129,7 @@ struct Attr {
 
 /// Reads the schema in one round trip and writes the Rust source of its models.
 pub async fn generate(db: &Database, opts: &GenOptions) -> Result<String> {
-    // No schemas given: those of the table API's snapshot (the search path, or what
+    // No schemas given: those of the table API's snapshot (every schema, or what
     // `refresh_with_schemas` chose), so that `gen` covers what `db.t` sees.
     let schemas = if !opts.schemas.is_empty() {
         Value::from(opts.schemas.clone())

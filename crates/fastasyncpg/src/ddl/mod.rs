@@ -297,14 +297,19 @@ impl Database {
         }
     }
 
-    /// Refreshes the snapshot; when `schema` is outside the schemas it covers (the search path
-    /// or the list given to `refresh_with_schemas`), adds it so a table just created there has
-    /// a handle.
+    /// Refreshes the snapshot; when it covers a chosen list of schemas
+    /// (`refresh_with_schemas`) without `schema`, adds it so a table just created there has a
+    /// handle. The default snapshot covers every schema already.
     pub(crate) async fn refresh_including(&self, schema: Option<&str>) -> Result<()> {
-        if let Some(s) = schema {
-            let snap = self.schema();
-            if !snap.schemas().iter().any(|x| x == s) {
-                let mut list: Vec<&str> = snap.schemas().iter().map(String::as_str).collect();
+        let filter = self
+            .inner
+            .schema_filter
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let (Some(s), Some(list)) = (schema, filter) {
+            if !list.iter().any(|x| x == s) {
+                let mut list: Vec<&str> = list.iter().map(String::as_str).collect();
                 list.push(s);
                 self.refresh_with_schemas(&list).await?;
                 return Ok(());

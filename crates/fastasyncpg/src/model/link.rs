@@ -92,6 +92,17 @@ fn check_against<M: Model>(t: &Table) -> Result<()> {
             meta.sql_name()
         )));
     }
+    // A model without a schema writes the bare name in SQL: it must find this relation.
+    if M::SCHEMA.is_none() && meta.sql_name() != crate::sql::quote_ident(&meta.name) {
+        return Err(Error::usage(format!(
+            "model {} names table {} without a schema, but {} is not found by that name \
+             through the search path: add `schema = {:?}` to the model",
+            std::any::type_name::<M>(),
+            M::qualified_table(),
+            meta.sql_name(),
+            meta.schema
+        )));
+    }
     let mut problems = Vec::new();
     for def in M::COLUMNS {
         match meta.column(def.name) {
@@ -128,10 +139,10 @@ impl Database {
     /// column. The seed's `link_dcs` check, for models written by hand or generated from an
     /// older schema.
     pub fn check_model<M: Model>(&self) -> Result<()> {
-        let t = match M::SCHEMA {
-            Some(s) => self.t_in(s, M::TABLE).or_else(|_| self.v_in(s, M::TABLE)),
-            None => self.t(M::TABLE).or_else(|_| self.v(M::TABLE)),
-        }?;
+        // The same resolution as `db.t`, for a table or a view.
+        let t = self
+            .lookup(M::SCHEMA, M::TABLE, crate::table::Want::Any)
+            .map_err(|m| m.error)?;
         check_against::<M>(&t)
     }
 }

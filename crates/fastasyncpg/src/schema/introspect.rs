@@ -2,8 +2,9 @@
 //! document (`json_agg` over the catalogs), sent with the simple query protocol so the refresh
 //! is exactly one round trip, whatever the number of tables.
 //!
-//! Schemas are chosen by namespace (the search path, or a given list), never by name pattern:
-//! a table called `pg_thing` or `Mixed Case` is as visible as any other.
+//! Schemas are chosen by namespace (every non-system schema the user can use, or a given list),
+//! never by table-name pattern: a table called `pg_thing` or `Mixed Case` is as visible as any
+//! other.
 
 use std::sync::atomic::Ordering;
 
@@ -18,7 +19,8 @@ use crate::error::{Error, Result};
 
 const INTROSPECT_SQL: &str = include_str!("introspect.sql");
 
-/// The introspection statement for `schemas` (`None`: the search path).
+/// The introspection statement for `schemas` (`None`: every schema the user can use, the
+/// search path first).
 pub(crate) fn introspect_sql(schemas: Option<&[String]>) -> String {
     let list = match schemas {
         None => "NULL::text[]".to_string(),
@@ -58,6 +60,7 @@ pub(crate) async fn load(conn: &Conn, schemas: Option<&[String]>) -> Result<Sche
 #[derive(Deserialize)]
 struct RawSchema {
     search_path: Option<Vec<String>>,
+    schemas: Option<Vec<String>>,
     relations: Vec<RawRel>,
     enums: Vec<RawEnum>,
     domains: Vec<RawDomain>,
@@ -222,6 +225,7 @@ fn parse(text: &str) -> Result<Schema> {
         .collect();
     Ok(Schema::new(
         raw.search_path.unwrap_or_default(),
+        raw.schemas.unwrap_or_default(),
         relations,
         enums,
         domains,

@@ -1,16 +1,31 @@
 -- The whole schema snapshot as one JSON document (see introspect.rs). {schemas} is replaced by a
--- text[] literal of schema names, or NULL::text[] for the search path.
-WITH sp AS (
+-- text[] literal of schema names, or NULL::text[] for every schema the user can use.
+--
+-- sp: the schemas to load, in name-lookup order. With a list, the list (ord 1..n). Without,
+-- the search path (current_schemas(false), ord 1..n) then every other schema with USAGE by
+-- name (ord from 1000001); system schemas (pg_catalog, information_schema, pg_toast, temporary
+-- ones) never. 'search_path' is the part with ord <= 1000000: where bare names look first.
+WITH path AS (
   SELECT s.nspname, s.ord FROM unnest(COALESCE({schemas}, pg_catalog.current_schemas(false)::text[])) WITH ORDINALITY AS s(nspname, ord)
+), sp AS (
+  SELECT nspname, ord FROM path
+  UNION ALL
+  SELECT n.nspname, 1000000 + row_number() OVER (ORDER BY n.nspname)
+  FROM pg_catalog.pg_namespace n
+  WHERE {schemas} IS NULL AND n.nspname NOT IN (SELECT nspname FROM path)
+    AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
 ), ns AS (
   SELECT n.oid, n.nspname, sp.ord FROM pg_catalog.pg_namespace n JOIN sp ON sp.nspname = n.nspname
+  WHERE {schemas} IS NOT NULL OR (n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
+    AND n.nspname !~ '^pg_(toast_)?temp_')
 ), rels AS (
   SELECT c.oid, c.relname, c.relkind, c.relispartition, ns.nspname, ns.ord
   FROM pg_catalog.pg_class c JOIN ns ON ns.oid = c.relnamespace
   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 )
 SELECT json_build_object(
-  'search_path', (SELECT json_agg(nspname ORDER BY ord) FROM sp),
+  'search_path', (SELECT json_agg(nspname ORDER BY ord) FROM ns WHERE ord <= 1000000),
+  'schemas', (SELECT json_agg(nspname ORDER BY ord) FROM ns),
   'relations', (SELECT COALESCE(json_agg(json_build_object(
       'schema', r.nspname, 'name', r.relname, 'kind', r.relkind, 'partition', r.relispartition, 'visible', pg_catalog.pg_table_is_visible(r.oid),
       'comment', pg_catalog.obj_description(r.oid, 'pg_class'),

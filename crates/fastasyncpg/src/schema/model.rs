@@ -242,25 +242,46 @@ impl fmt::Display for TableMeta {
 }
 
 /// A snapshot of the schema: every relation, enum and domain of the loaded schemas.
+///
+/// By default it covers every schema the user has `USAGE` on except the system ones
+/// (`pg_catalog`, `information_schema`, `pg_toast`, temporary schemas);
+/// [`Database::refresh_with_schemas`](crate::Database::refresh_with_schemas) narrows it to a
+/// list. Names resolve as [`relation`](Schema::relation) says, everywhere.
 #[derive(Debug, Clone, Default)]
 pub struct Schema {
+    /// Where bare names look first, in order: `current_schemas(false)`, or the chosen list.
     pub(crate) search_path: Vec<String>,
+    /// Every loaded schema: the search path, then the others by name.
+    pub(crate) schemas: Vec<String>,
     pub(crate) relations: Vec<Arc<TableMeta>>,
     pub(crate) enums: Vec<EnumType>,
     pub(crate) domains: Vec<Domain>,
-    /// Relation indexes by name, in search-path order.
+    /// Relation indexes by name, in lookup order (search path first, then by schema name).
     pub(crate) by_name: HashMap<String, Vec<usize>>,
+}
+
+/// What a name given to [`Schema::resolve`] finds.
+#[derive(Debug, Clone)]
+pub(crate) enum Resolved<'a> {
+    /// Exactly one relation.
+    One(&'a Arc<TableMeta>),
+    /// A bare name outside the search path that several schemas have: these.
+    Ambiguous(Vec<&'a Arc<TableMeta>>),
+    /// Nothing.
+    Missing,
 }
 
 impl Schema {
     pub(crate) fn new(
         search_path: Vec<String>,
+        schemas: Vec<String>,
         relations: Vec<(TableMeta, bool)>,
         enums: Vec<EnumType>,
         domains: Vec<Domain>,
     ) -> Schema {
-        // `relations` arrive in search-path order, so the first of each name is the one an
-        // unqualified name finds; `visible` is PostgreSQL's own `pg_table_is_visible`.
+        // `relations` arrive in lookup order, so the first of each name on the search path is
+        // the one an unqualified name finds; `visible` is PostgreSQL's own
+        // `pg_table_is_visible`, which decides how the name is written in SQL.
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, (r, _)) in relations.iter().enumerate() {
             by_name.entry(r.name.clone()).or_default().push(i);
@@ -271,6 +292,7 @@ impl Schema {
             .collect();
         Schema {
             search_path,
+            schemas,
             relations,
             enums,
             domains,
@@ -278,8 +300,15 @@ impl Schema {
         }
     }
 
-    /// The schemas that were loaded, in search order.
+    /// Every loaded schema, in lookup order: the search path first, then the others by name.
     pub fn schemas(&self) -> &[String] {
+        &self.schemas
+    }
+
+    /// The schemas a bare name looks in first, in order: the session's search path
+    /// (`current_schemas(false)`) when the snapshot was taken, or the list given to
+    /// [`refresh_with_schemas`](crate::Database::refresh_with_schemas).
+    pub fn search_path(&self) -> &[String] {
         &self.search_path
     }
 
@@ -308,13 +337,56 @@ impl Schema {
         &self.domains
     }
 
-    /// The relation `name` finds: an exact name in search-path order, else `schema.name`.
+    /// The relation `name` finds (any kind), or `None` when it finds nothing or is ambiguous.
+    /// This is the one name-resolution rule of fastasyncpg, used by `db.t`, `db.v`,
+    /// `db.table`, `db.tables().contains`, `check_model` and the CLI's `describe`:
+    ///
+    /// 1. a relation called exactly `name` (no quoting needed: `Mixed Case`, `we"ird`), else
+    ///    `name` read as an identifier: `schema.name`, where either part may be
+    ///    double-quoted (`"Inventory"."Item"`, `inventory."Odd Name"`, `"Odd Name"`);
+    ///    unquoted parts are exact too (no case folding);
+    /// 2. a bare name is looked up in the [search path](Self::search_path), in order (the
+    ///    first schema that has it wins, as in SQL), then in the other loaded schemas: found
+    ///    in exactly one, that one; in several, it is ambiguous and must be qualified.
     pub fn relation(&self, name: &str) -> Option<&Arc<TableMeta>> {
-        if let Some(&i) = self.by_name.get(name).and_then(|v| v.first()) {
-            return Some(&self.relations[i]);
+        match self.resolve(name) {
+            Resolved::One(m) => Some(m),
+            _ => None,
         }
-        let (schema, rel) = split_qualified(name)?;
-        self.relation_in(&schema, &rel)
+    }
+
+    /// [`relation`](Self::relation), telling nothing found from ambiguous.
+    pub(crate) fn resolve(&self, name: &str) -> Resolved<'_> {
+        let exact = self.resolve_bare(name);
+        if !matches!(exact, Resolved::Missing) {
+            return exact;
+        }
+        match parse_name(name).as_deref() {
+            Some([schema, rel]) => self
+                .relation_in(schema, rel)
+                .map_or(Resolved::Missing, Resolved::One),
+            Some([rel]) if rel != name => self.resolve_bare(rel),
+            _ => Resolved::Missing,
+        }
+    }
+
+    fn resolve_bare(&self, name: &str) -> Resolved<'_> {
+        let Some(found) = self.by_name.get(name) else {
+            return Resolved::Missing;
+        };
+        let candidates = found.iter().map(|&i| &self.relations[i]);
+        if let Some(m) = candidates
+            .clone()
+            .find(|r| self.search_path.contains(&r.schema))
+        {
+            return Resolved::One(m);
+        }
+        let all: Vec<&Arc<TableMeta>> = candidates.collect();
+        match all.len() {
+            0 => Resolved::Missing,
+            1 => Resolved::One(all[0]),
+            _ => Resolved::Ambiguous(all),
+        }
     }
 
     /// The relation `name` in schema `schema`.
@@ -325,10 +397,42 @@ impl Schema {
             .map(|&i| &self.relations[i])
             .find(|r| r.schema == schema)
     }
+
+    /// How [`Tables::names`](crate::Tables::names) writes `m`: the bare name when it resolves
+    /// to `m`, `schema.name` otherwise (parts quoted when needed).
+    pub(crate) fn display_name(&self, m: &TableMeta) -> String {
+        match self.resolve_bare(&m.name) {
+            Resolved::One(r) if r.schema == m.schema => m.name.clone(),
+            _ => m.display_qualified(),
+        }
+    }
 }
 
-/// Splits `schema.name`, where either part may be double-quoted (`"my schema"."My Table"`).
-pub(crate) fn split_qualified(s: &str) -> Option<(String, String)> {
+/// One part of a name as [`Tables::names`](crate::Tables::names) writes it: as is, or
+/// double-quoted when it holds a `.` or a `"` (so it reads back as the same part).
+fn display_part(s: &str) -> String {
+    if s.contains(['.', '"']) {
+        quote_ident(s)
+    } else {
+        s.to_string()
+    }
+}
+
+impl TableMeta {
+    /// `schema.name`, each part quoted only when needed to read back (see `display_part`).
+    pub(crate) fn display_qualified(&self) -> String {
+        format!(
+            "{}.{}",
+            display_part(&self.schema),
+            display_part(&self.name)
+        )
+    }
+}
+
+/// Reads `name` or `schema.name`, where either part may be double-quoted (`""` inside quotes
+/// is a `"`); unquoted parts are taken as written (no case folding: `db.t` names are exact).
+/// `None` for an empty part, an unclosed quote or more than two parts.
+pub(crate) fn parse_name(s: &str) -> Option<Vec<String>> {
     let mut parts = Vec::new();
     let mut cur = String::new();
     let mut chars = s.chars().peekable();
@@ -345,7 +449,12 @@ pub(crate) fn split_qualified(s: &str) -> Option<(String, String)> {
         }
     }
     parts.push(cur);
-    match <[String; 2]>::try_from(parts) {
+    (!quoted && parts.len() <= 2 && parts.iter().all(|p| !p.is_empty())).then_some(parts)
+}
+
+/// Splits `schema.name`, where either part may be double-quoted (`"my schema"."My Table"`).
+pub(crate) fn split_qualified(s: &str) -> Option<(String, String)> {
+    match <[String; 2]>::try_from(parse_name(s)?) {
         Ok([a, b]) if !a.is_empty() && !b.is_empty() => Some((a, b)),
         _ => None,
     }
@@ -353,7 +462,25 @@ pub(crate) fn split_qualified(s: &str) -> Option<(String, String)> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_qualified;
+    use super::{parse_name, split_qualified};
+
+    #[test]
+    fn parses_names() {
+        let p = |s: &str| parse_name(s);
+        assert_eq!(p("item"), Some(vec!["item".into()]));
+        assert_eq!(p(r#""Odd Name""#), Some(vec!["Odd Name".into()]));
+        assert_eq!(
+            p(r#"inventory."Odd Name""#),
+            Some(vec!["inventory".into(), "Odd Name".into()])
+        );
+        assert_eq!(
+            p(r#""Inventory"."Item""#),
+            Some(vec!["Inventory".into(), "Item".into()])
+        );
+        for bad in ["", ".x", "x.", r#""open"#, "a.b.c", r#""""#] {
+            assert_eq!(p(bad), None, "{bad}");
+        }
+    }
 
     #[test]
     fn splits_quoted_and_plain() {

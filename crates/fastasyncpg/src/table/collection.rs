@@ -9,7 +9,8 @@ use crate::error::Result;
 use crate::schema::{Schema, TableMeta};
 
 /// The tables (from [`Database::tables`]) or views (from [`Database::views`]) of the schema
-/// snapshot, in search-path order then by name.
+/// snapshot: those of the search path in its order, then those of the other schemas by schema
+/// name, each schema's by name.
 ///
 /// ```no_run
 /// # fn f(db: fastasyncpg::Database) -> fastasyncpg::Result<()> {
@@ -46,22 +47,15 @@ impl Tables {
         self.metas().map(|m| Table::new(self.db.clone(), m.clone()))
     }
 
-    /// The names, in order (schema-qualified where the name alone would not find the table).
+    /// The names, in order: the bare name when [`Database::t`] finds this table by it,
+    /// `schema.name` otherwise (outside the search path and shadowed, or ambiguous), parts
+    /// double-quoted only when they hold a `.` or a `"`. Each one reads back with `db.t`.
     pub fn names(&self) -> Vec<String> {
-        self.metas()
-            .map(|m| {
-                if m.sql_name()
-                    .starts_with(&format!("{}.", crate::sql::quote_ident(&m.schema)))
-                {
-                    format!("{}.{}", m.schema, m.name)
-                } else {
-                    m.name.clone()
-                }
-            })
-            .collect()
+        self.metas().map(|m| self.schema.display_name(m)).collect()
     }
 
-    /// True when `name` (as accepted by [`Database::t`]) is one of them.
+    /// True when `name`, bare or `schema.name` (as accepted by [`Database::t`]), finds one of
+    /// them.
     pub fn contains(&self, name: &str) -> bool {
         matches!(self.schema.relation(name), Some(m) if m.kind.is_view() == self.views)
     }

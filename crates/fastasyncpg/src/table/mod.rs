@@ -18,6 +18,7 @@ use std::fmt;
 use std::sync::Arc;
 
 pub use collection::Tables;
+pub(crate) use handles::{UnknownNames, Want};
 pub use key::{IntoKey, Key};
 pub use queue::{Job, Queue};
 pub use read::RowsWhere;

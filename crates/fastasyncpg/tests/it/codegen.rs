@@ -171,6 +171,10 @@ async fn rich_every_row() {
     roundtrip_models!(&db, seen; AllTypes, Containers, MixedCase, Type, Measurement,
         OtherSchemaContainers);
     load_models!(&db, seen; LogLine, HappyContainers, MeasurementStats);
+    // A module of two schemas checks against the default snapshot (issue 10), and against
+    // the list it was generated from.
+    db.refresh().await.unwrap();
+    rich::check_all(&db).unwrap();
     db.refresh_with_schemas(&["public", "other schema"])
         .await
         .unwrap();

@@ -14,6 +14,7 @@ mod pgbouncer;
 mod pool_faults;
 mod pool_reset;
 mod replicas;
+mod schema_view;
 mod statements;
 mod tables;
 mod tables_bench;
