@@ -844,6 +844,9 @@ impl Database {
         W: AsyncWrite + Unpin + Send,
     {
         let mut counter = RowCounter::new(opts);
+        // The server sends one CopyData message per row: buffer the writes, so a file (or a
+        // socket) gets 64 KiB writes instead of one per row.
+        let mut dest = tokio::io::BufWriter::with_capacity(CHUNK, &mut dest);
         let dest = &mut dest;
         let counter_ref = &mut counter;
         self.copy_session(|db| async move {
