@@ -222,7 +222,7 @@ async fn rich_every_row() {
     let mut t = Type {
         id: 0,
         r#where: None,
-        created: chrono_now(),
+        created: chrono_now().into(),
         r#fn: Some(1),
     };
     db.model::<Type>().insert(&mut t).await.unwrap();
@@ -230,8 +230,8 @@ async fn rich_every_row() {
     let mut row = all.clone();
     row.c_text = Some("copy".into());
     db.model::<AllTypes>().insert(&mut row).await.unwrap();
-    assert_eq!(row.id, 4);
-    let mut back = db.model::<AllTypes>().at(4).await.unwrap();
+    assert_eq!(row.id, 8);
+    let mut back = db.model::<AllTypes>().at(8).await.unwrap();
     back.id = all.id;
     back.c_text = all.c_text.clone();
     assert_eq!(format!("{back:?}"), format!("{all:?}"));
