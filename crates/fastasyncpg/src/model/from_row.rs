@@ -414,10 +414,12 @@ fn plan_part<M: Model>(cols: &Columns, offset: usize) -> Result<RowPlan> {
     let n = M::COLUMNS.len();
     // Only this part's columns carry their model names: the plan finds them, and only them.
     let names = (0..cols.len())
-        .map(|i| match i.checked_sub(offset).and_then(|k| M::COLUMNS.get(k)) {
-            Some(c) => c.name.to_string(),
-            None => String::new(),
-        })
+        .map(
+            |i| match i.checked_sub(offset).and_then(|k| M::COLUMNS.get(k)) {
+                Some(c) => c.name.to_string(),
+                None => String::new(),
+            },
+        )
         .collect();
     let mut plan = M::plan(&cols.renamed(names))?;
     plan.none_if_null = if M::KEY.is_empty() {
@@ -438,7 +440,9 @@ impl<'a> FromSql<'a> for IsNull {
     ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         Ok(IsNull(false))
     }
-    fn from_sql_null(_: &Type) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+    fn from_sql_null(
+        _: &Type,
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
         Ok(IsNull(true))
     }
     fn accepts(_: &Type) -> bool {
@@ -478,10 +482,7 @@ impl<M: Model> JoinedModel for Option<M> {
 
 fn width_error(cols: &Columns, type_name: &str, parts: &[(&str, usize)]) -> Error {
     let total: usize = parts.iter().map(|p| p.1).sum();
-    let each: Vec<String> = parts
-        .iter()
-        .map(|(t, n)| format!("{n} of {t}"))
-        .collect();
+    let each: Vec<String> = parts.iter().map(|(t, n)| format!("{n} of {t}")).collect();
     Error::decode(format!(
         "{type_name} reads {total} columns by position ({}), but the result has {} (columns: {})",
         each.join(", "),

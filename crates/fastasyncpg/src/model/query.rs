@@ -585,7 +585,6 @@ impl<M: Model> Select<M> {
         }
         s
     }
-
 }
 
 impl<S: Selection> Select<S> {

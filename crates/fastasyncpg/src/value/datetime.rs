@@ -846,9 +846,8 @@ impl TryFrom<Time> for NaiveTime {
     type Error = crate::Error;
     /// Fails for `24:00:00`.
     fn try_from(v: Time) -> Result<NaiveTime, crate::Error> {
-        v.to_naive().ok_or_else(|| {
-            crate::Error::decode(format!("time {v} is not a chrono::NaiveTime"))
-        })
+        v.to_naive()
+            .ok_or_else(|| crate::Error::decode(format!("time {v} is not a chrono::NaiveTime")))
     }
 }
 

@@ -223,7 +223,10 @@ async fn rich_every_row() {
     assert_eq!(min.c_date, Some(Date::NEG_INFINITY));
     assert_eq!(min.c_money, Some(i64::MIN));
     let far = db.model::<AllTypes>().at(6).await.unwrap();
-    assert_eq!(far.c_date.map(|d| d.to_string()).as_deref(), Some("5874897-12-31"));
+    assert_eq!(
+        far.c_date.map(|d| d.to_string()).as_deref(),
+        Some("5874897-12-31")
+    );
     assert_eq!(far.c_date.and_then(|d| d.to_naive()), None, "beyond chrono");
     assert_eq!(far.c_time, Time::from_hms_micro(24, 0, 0, 0));
     let bc = db.model::<AllTypes>().at(7).await.unwrap();
@@ -233,7 +236,10 @@ async fn rich_every_row() {
     );
     let c4 = db.model::<Containers>().at(4).await.unwrap();
     assert_eq!(c4.int_multi.as_ref().map(Vec::len), Some(3));
-    assert_eq!(c4.levels, Some(vec![Some(Level::V1st), None, Some(Level::High)]));
+    assert_eq!(
+        c4.levels,
+        Some(vec![Some(Level::V1st), None, Some(Level::High)])
+    );
     assert_eq!(c4.small_list, Some(vec![None, Some(-1), Some(i32::MAX)]));
     assert_eq!(
         c4.dates.as_ref().map(|d| d[..2].to_vec()),

@@ -707,8 +707,11 @@ async fn tuple_select_inner_join() {
     assert_eq!(ar.name.as_deref(), Some("AC/DC"));
 
     // A join condition may be given in `where_` instead (the table is joined ON TRUE).
-    let via_where = select::<(Artist, Album)>()
-        .where_(Album::ARTIST_ID.eq_col(Artist::ARTIST_ID).and(Artist::ARTIST_ID.eq(1)));
+    let via_where = select::<(Artist, Album)>().where_(
+        Album::ARTIST_ID
+            .eq_col(Artist::ARTIST_ID)
+            .and(Artist::ARTIST_ID.eq(1)),
+    );
     assert!(via_where.to_sql().0.contains(r#"JOIN "album" ON TRUE"#));
     assert_eq!(db.exec(&via_where).await.unwrap().len(), 2);
 
@@ -801,7 +804,11 @@ async fn infinite_dates_in_models() {
     let r = &rows[0];
     assert_eq!(
         (r.d, r.t, r.tz),
-        (Date::INFINITY, Timestamp::NEG_INFINITY, Some(TimestampTz::INFINITY))
+        (
+            Date::INFINITY,
+            Timestamp::NEG_INFINITY,
+            Some(TimestampTz::INFINITY)
+        )
     );
     assert_eq!(r.far.to_string(), "5874897-12-31");
     assert_eq!(r.midnight.to_string(), "24:00:00");
@@ -819,7 +826,11 @@ async fn infinite_dates_in_models() {
     assert_eq!(Date::from(leap), leap);
     assert_eq!(NaiveDate::try_from(Date::from(leap)).unwrap(), leap);
     let err = NaiveDate::try_from(Date::INFINITY).unwrap_err();
-    assert!(err.to_string().contains("date infinity is not a chrono::NaiveDate"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("date infinity is not a chrono::NaiveDate"),
+        "{err}"
+    );
 
     #[derive(FromRow, Debug)]
     struct Chrono {
