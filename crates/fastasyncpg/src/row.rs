@@ -23,6 +23,15 @@ impl Columns {
         }
     }
 
+    /// The same columns under other names (one per column), for reading part of a result by
+    /// position (tuples of models).
+    pub(crate) fn renamed(&self, names: Vec<String>) -> Self {
+        Columns {
+            names,
+            types: self.types.clone(),
+        }
+    }
+
     /// Column names, in order.
     pub fn names(&self) -> &[String] {
         &self.names

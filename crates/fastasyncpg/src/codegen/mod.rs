@@ -22,31 +22,46 @@
 //! | `boolean` | `bool` |
 //! | `smallint`, `integer`, `bigint` | `i16`, `i32`, `i64` |
 //! | `real`, `double precision` | `f32`, `f64` |
-//! | `numeric`, `money` | `pg::Numeric` (exact) |
+//! | `numeric` | `pg::Numeric` (exact, NaN and ±Infinity) |
+//! | `money` | `i64` (cents) |
 //! | `text`, `varchar`, `char(n)`, `name`, `"char"`, `citext`, `xml`, `tsvector`, `tsquery` | `String` |
 //! | `bytea` | `Vec<u8>` |
-//! | `date`, `time`, `timestamp`, `timestamptz` | `chrono::NaiveDate`, `NaiveTime`, `NaiveDateTime`, `DateTime<Utc>` |
+//! | `date`, `time`, `timestamp`, `timestamptz` | `pg::Date`, `pg::Time`, `pg::Timestamp`, `pg::TimestampTz` |
 //! | `timetz`, `interval` | `pg::TimeTz`, `pg::Interval` |
 //! | `uuid` | `uuid::Uuid` |
 //! | `json`, `jsonb` | `serde_json::Value` |
 //! | `inet`, `cidr` | `pg::Inet` |
+//! | `macaddr`, `macaddr8` | `pg::MacAddr`, `pg::MacAddr8` |
 //! | `bit(n)`, `bit varying` | `pg::BitString` |
 //! | `point`, `line`, `lseg`, `box`, `path`, `polygon`, `circle` | `pg::Point`, `Line`, `Lseg`, `GeoBox`, `Path`, `Polygon`, `Circle` |
 //! | `oid`, `regclass`… | `u32` |
+//! | `pg_lsn` | `u64` (the LSN as a number) |
 //! | `tid` | `pg::Tid` |
 //! | ranges | `pg::Range` |
+//! | multiranges | `Vec<pg::Range>` (the ranges in order) |
 //! | arrays | `Vec<Option<T>>`; declared with more dimensions (`int[][]`), nested: `Vec<Option<Vec<Option<T>>>>` |
-//! | enums, composites | the generated enum / struct |
-//! | domains | their base type |
-//! | anything else (multiranges, `macaddr`, `pg_lsn`, extension types…) | `pg::Value` |
+//! | enums, composites | the generated enum / struct (arrays of them: `Vec<Option<Mood>>`…) |
+//! | domains | their base type (a domain over `int[]` is `Vec<Option<i32>>`) |
+//! | anything else (extension types such as `hstore`, arrays of multiranges, `xid`…) | `pg::Value` |
+//!
+//! **Dates and times.** Generated code must read every row of its schema, and any `date` or
+//! `timestamp` column can hold `infinity`, `-infinity` and years that chrono cannot represent
+//! (up to 5874897 AD for `date`), and any `time` column `24:00:00`. So these columns map to the
+//! library's own `pg::Date`, `pg::Time`, `pg::Timestamp` and `pg::TimestampTz`, which hold every
+//! value PostgreSQL does, decode straight from the binary data, and bind as parameters. They
+//! convert from chrono with `From` (`pg::Date::from(naive_date)`, or `.into()`), to chrono with
+//! `TryFrom` or `to_naive()`/`to_utc()` (an error or `None` for the infinities and out-of-range
+//! years), compare with chrono values (`row.d == naive_date`), and the infinities are constants
+//! to match on (`pg::Date::INFINITY`, `pg::Timestamp::NEG_INFINITY`). There is deliberately no
+//! option to generate chrono types: a model that fails on a row its own schema allows is the
+//! bug this avoids. A hand-written model can still use chrono fields where the data is known
+//! to be finite.
 //!
 //! The module ends with `check_all(&db)`, which checks every model against the live schema
 //! snapshot ([`Database::check_model`]), the seed's `link_dcs`. Models and dynamic handles
 //! meet both ways: `db.t("track")?.rows_as::<Track>()` and `db.t("track")?.model::<Track>()`.
 //!
-//! Limits: `date`/`timestamp` columns map to chrono, which has no `infinity` (read such
-//! columns as `pg::Value` or change the field to `pg::Date`/`pg::Timestamp` by hand); an
-//! array column's dimensions come from its declaration (`int[]` vs `int[][]`), which
+//! Limits: an array column's dimensions come from its declaration (`int[]` vs `int[][]`), which
 //! PostgreSQL does not enforce, so data of other dimensions needs the field changed to match
 //! (or to `pg::Value`).
 //!
@@ -189,6 +204,12 @@ fn natural_sql(rust: &str) -> Option<&'static str> {
         "uuid::Uuid" => "uuid",
         "serde_json::Value" => "jsonb",
         "pg::Numeric" => "numeric",
+        "pg::Date" => "date",
+        "pg::Time" => "time without time zone",
+        "pg::Timestamp" => "timestamp without time zone",
+        "pg::TimestampTz" => "timestamp with time zone",
+        "pg::MacAddr" => "macaddr",
+        "pg::MacAddr8" => "macaddr8",
         "pg::Interval" => "interval",
         "pg::TimeTz" => "time with time zone",
         "pg::Inet" => "inet",
@@ -287,10 +308,20 @@ impl<'a> Gen<'a> {
                 self.uses.pg = true;
                 return "pg::Range".into();
             }
+            // A multirange reads as its ranges in order (and an array of ranges binds as one).
+            "m" => {
+                self.uses.pg = true;
+                return "Vec<pg::Range>".into();
+            }
             _ => {}
         }
         if t.elem != 0 {
             let inner = self.rust_type(t.elem);
+            if inner.starts_with("Vec<") {
+                // An array of multiranges: a `Vec` of `Vec`s would bind as a 2-D array.
+                self.uses.pg = true;
+                return "pg::Value".into();
+            }
             return format!("Vec<Option<{inner}>>");
         }
         let builtin = if t.schema == "pg_catalog" {
@@ -301,19 +332,23 @@ impl<'a> Gen<'a> {
                 "int8" => Some("i64"),
                 "float4" => Some("f32"),
                 "float8" => Some("f64"),
-                "numeric" | "money" => Some("pg::Numeric"),
+                "numeric" => Some("pg::Numeric"),
+                "money" => Some("i64"),
+                "pg_lsn" => Some("u64"),
                 "text" | "varchar" | "bpchar" | "name" | "char" | "xml" | "tsvector"
                 | "tsquery" => Some("String"),
                 "bytea" => Some("Vec<u8>"),
-                "date" => Some("chrono::NaiveDate"),
-                "time" => Some("chrono::NaiveTime"),
-                "timestamp" => Some("chrono::NaiveDateTime"),
-                "timestamptz" => Some("chrono::DateTime<chrono::Utc>"),
+                "date" => Some("pg::Date"),
+                "time" => Some("pg::Time"),
+                "timestamp" => Some("pg::Timestamp"),
+                "timestamptz" => Some("pg::TimestampTz"),
                 "timetz" => Some("pg::TimeTz"),
                 "interval" => Some("pg::Interval"),
                 "uuid" => Some("uuid::Uuid"),
                 "json" | "jsonb" => Some("serde_json::Value"),
                 "inet" | "cidr" => Some("pg::Inet"),
+                "macaddr" => Some("pg::MacAddr"),
+                "macaddr8" => Some("pg::MacAddr8"),
                 "bit" | "varbit" => Some("pg::BitString"),
                 "point" => Some("pg::Point"),
                 "line" => Some("pg::Line"),

@@ -195,6 +195,8 @@ sql_types! {
     crate::value::Polygon => "polygon",
     crate::value::Circle => "circle",
     crate::value::Tid => "tid",
+    crate::value::MacAddr => "macaddr",
+    crate::value::MacAddr8 => "macaddr8",
 }
 
 macro_rules! vec_sql_types {

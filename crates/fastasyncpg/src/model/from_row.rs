@@ -7,6 +7,7 @@ use std::sync::Arc;
 use postgres_types::{FromSql, Type};
 
 use crate::error::{Error, Result};
+use crate::model::def::Model;
 use crate::row::{Columns, Row};
 use crate::value::{FromValue, Value};
 
@@ -168,6 +169,8 @@ pub struct RowPlan {
     nested: Vec<RowPlan>,
     missing: Vec<&'static str>,
     nested_errors: Vec<String>,
+    /// For an `Option<M>` of a tuple: the columns whose all being NULL means "no row".
+    none_if_null: Vec<usize>,
 }
 
 static EMPTY_PLAN: RowPlan = RowPlan {
@@ -176,6 +179,7 @@ static EMPTY_PLAN: RowPlan = RowPlan {
     nested: Vec::new(),
     missing: Vec::new(),
     nested_errors: Vec::new(),
+    none_if_null: Vec::new(),
 };
 
 impl RowPlan {
@@ -187,6 +191,7 @@ impl RowPlan {
             nested: Vec::new(),
             missing: Vec::new(),
             nested_errors: Vec::new(),
+            none_if_null: Vec::new(),
         }
     }
 
@@ -385,3 +390,144 @@ impl<T> DecodeValue<T> for Probe<T> {
 pub trait ReadableField: FromValue {}
 #[diagnostic::do_not_recommend]
 impl<T: FromValue> ReadableField for T {}
+
+// ---------------------------------------------------------------------------------------------
+// Tuples of models: `(A, B)` reads consecutive groups of columns by position, so that joined
+// tables' same-named columns (`id`, `name`) do not collide.
+
+/// One model of a tuple read (`FromRow` for `(A, B, …)`, what
+/// [`select::<(A, B)>()`](crate::model::select) returns): a [`Model`], or `Option<M>` for a
+/// table joined with `LEFT JOIN`, which reads as `None` when the row has no match (its
+/// primary-key columns — every column, for a table without a key — are NULL).
+pub trait JoinedModel: Sized {
+    /// The model read.
+    type Model: Model;
+    /// True for `Option<M>`: the table is joined with `LEFT JOIN`.
+    const OPTIONAL: bool;
+    /// Plans the model's columns, found at `offset..offset + Model::COLUMNS.len()` of `cols`.
+    fn plan_at(cols: &Columns, offset: usize) -> Result<RowPlan>;
+    /// Reads the model from `row` with the plan of [`plan_at`](JoinedModel::plan_at).
+    fn read(row: RowRef<'_>, plan: &RowPlan) -> Result<Self>;
+}
+
+fn plan_part<M: Model>(cols: &Columns, offset: usize) -> Result<RowPlan> {
+    let n = M::COLUMNS.len();
+    // Only this part's columns carry their model names: the plan finds them, and only them.
+    let names = (0..cols.len())
+        .map(
+            |i| match i.checked_sub(offset).and_then(|k| M::COLUMNS.get(k)) {
+                Some(c) => c.name.to_string(),
+                None => String::new(),
+            },
+        )
+        .collect();
+    let mut plan = M::plan(&cols.renamed(names))?;
+    plan.none_if_null = if M::KEY.is_empty() {
+        (offset..offset + n).collect()
+    } else {
+        M::KEY.iter().map(|k| offset + k).collect()
+    };
+    Ok(plan)
+}
+
+/// Decodes only whether a column is NULL.
+struct IsNull(bool);
+
+impl<'a> FromSql<'a> for IsNull {
+    fn from_sql(
+        _: &Type,
+        _: &'a [u8],
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(IsNull(false))
+    }
+    fn from_sql_null(
+        _: &Type,
+    ) -> std::result::Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(IsNull(true))
+    }
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+impl<M: Model> JoinedModel for M {
+    type Model = M;
+    const OPTIONAL: bool = false;
+    fn plan_at(cols: &Columns, offset: usize) -> Result<RowPlan> {
+        plan_part::<M>(cols, offset)
+    }
+    fn read(row: RowRef<'_>, plan: &RowPlan) -> Result<Self> {
+        M::from_row_with(row, plan)
+    }
+}
+
+impl<M: Model> JoinedModel for Option<M> {
+    type Model = M;
+    const OPTIONAL: bool = true;
+    fn plan_at(cols: &Columns, offset: usize) -> Result<RowPlan> {
+        plan_part::<M>(cols, offset)
+    }
+    fn read(row: RowRef<'_>, plan: &RowPlan) -> Result<Self> {
+        let no_match = plan
+            .none_if_null
+            .iter()
+            .all(|&i| row.raw.try_get::<usize, IsNull>(i).is_ok_and(|n| n.0));
+        if no_match {
+            Ok(None)
+        } else {
+            M::from_row_with(row, plan).map(Some)
+        }
+    }
+}
+
+fn width_error(cols: &Columns, type_name: &str, parts: &[(&str, usize)]) -> Error {
+    let total: usize = parts.iter().map(|p| p.1).sum();
+    let each: Vec<String> = parts.iter().map(|(t, n)| format!("{n} of {t}")).collect();
+    Error::decode(format!(
+        "{type_name} reads {total} columns by position ({}), but the result has {} (columns: {})",
+        each.join(", "),
+        cols.len(),
+        cols.names().join(", ")
+    ))
+}
+
+macro_rules! tuple_from_row {
+    ($($name:ident $idx:tt),+) => {
+        /// A tuple of models reads consecutive groups of columns by position: `A`'s columns
+        /// first, then the next model's… (what [`select::<(A, B)>()`](crate::model::select)
+        /// selects). A later element may be `Option<M>` (see [`JoinedModel`]).
+        impl<A: Model, $($name: JoinedModel),+> FromRow for (A, $($name),+) {
+            fn plan(cols: &Columns) -> Result<RowPlan> {
+                let parts = [
+                    (A::TABLE, A::COLUMNS.len()),
+                    $(($name::Model::TABLE, $name::Model::COLUMNS.len())),+
+                ];
+                let type_name = std::any::type_name::<Self>();
+                if parts.iter().map(|p| p.1).sum::<usize>() != cols.len() {
+                    return Err(width_error(cols, type_name, &parts));
+                }
+                let mut plan = RowPlan::new(type_name);
+                let mut offset = 0;
+                plan.nested.push(<A as JoinedModel>::plan_at(cols, offset)?);
+                offset += parts[0].1;
+                $(
+                    plan.nested.push($name::plan_at(cols, offset)?);
+                    offset += parts[$idx].1;
+                )+
+                let _ = offset;
+                Ok(plan)
+            }
+
+            fn from_row_with(row: RowRef<'_>, plan: &RowPlan) -> Result<Self> {
+                Ok((
+                    <A as JoinedModel>::read(row, plan.nested(0))?,
+                    $($name::read(row, plan.nested($idx))?),+
+                ))
+            }
+        }
+    };
+}
+
+tuple_from_row!(B 1);
+tuple_from_row!(B 1, C 2);
+tuple_from_row!(B 1, C 2, D 3);

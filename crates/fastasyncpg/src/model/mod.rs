@@ -86,8 +86,8 @@ mod tracked;
 
 pub use ddl::{create_table_sql, table_schema, CreateModelOptions};
 pub use def::{Generated, Model, ModelColumn, SqlType, WritableField};
-pub use from_row::{FromRow, ReadableField, RowPlan, RowRef, Slot};
-pub use query::{select, Column, Expr, Order, Param, Select};
+pub use from_row::{FromRow, JoinedModel, ReadableField, RowPlan, RowRef, Slot};
+pub use query::{select, Column, Expr, Order, Param, Select, Selection};
 pub use table::ModelTable;
 pub use tracked::{ModelMut, Tracked};
 

@@ -7,6 +7,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use crate::model::def::Model;
+use crate::model::from_row::{FromRow, JoinedModel};
 use crate::sql::quote_ident;
 use crate::value::Value;
 
@@ -399,7 +400,67 @@ struct Join {
     left: bool,
     table: String,
     on: Expr,
+    /// One of the selection's own tables (joined by `join_on`), not an extra one.
+    own: bool,
 }
+
+/// What a [`Select`] returns per row: a [`Model`] (`select::<User>()`), or a tuple of models
+/// for a join (`select::<(User, Post)>()`, iceaxe's `select((User, Post))`), whose later
+/// elements may be `Option<M>` for a `LEFT JOIN`. A tuple selects every table's columns under
+/// distinct aliases and reads each model by position (see [`JoinedModel`]).
+pub trait Selection: FromRow + Send + 'static {
+    /// The `FROM` table: the (first) model's, quoted.
+    fn from_table() -> String;
+    /// The select list.
+    fn select_list() -> String;
+    /// The tuple's other tables, in order: quoted name, and true for `Option<M>` (`LEFT JOIN`).
+    fn joined_tables() -> Vec<(String, bool)>;
+}
+
+impl<M: Model> Selection for M {
+    fn from_table() -> String {
+        M::qualified_table()
+    }
+    fn select_list() -> String {
+        column_list::<M>(true)
+    }
+    fn joined_tables() -> Vec<(String, bool)> {
+        Vec::new()
+    }
+}
+
+/// `"t"."a" AS "t.a", …`: qualified and aliased, so that two tables' `id`s stay distinct.
+fn aliased_list<M: Model>() -> String {
+    let table = M::qualified_table();
+    let mut s = String::new();
+    for (i, c) in M::COLUMNS.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        let alias = quote_ident(&format!("{}.{}", M::TABLE, c.name));
+        s.push_str(&format!("{table}.{} AS {alias}", quote_ident(c.name)));
+    }
+    s
+}
+
+macro_rules! tuple_selection {
+    ($($name:ident),+) => {
+        impl<A: Model, $($name: JoinedModel + Send + 'static),+> Selection for (A, $($name),+) {
+            fn from_table() -> String {
+                A::qualified_table()
+            }
+            fn select_list() -> String {
+                [aliased_list::<A>(), $(aliased_list::<$name::Model>()),+].join(", ")
+            }
+            fn joined_tables() -> Vec<(String, bool)> {
+                vec![$(($name::Model::qualified_table(), $name::OPTIONAL)),+]
+            }
+        }
+    };
+}
+tuple_selection!(B);
+tuple_selection!(B, C);
+tuple_selection!(B, C, D);
 
 /// A typed `SELECT` of model `M`: build it with [`select`], run it with
 /// [`Database::exec`](crate::Database::exec).
@@ -429,6 +490,8 @@ struct Join {
 /// ```
 pub struct Select<M> {
     joins: Vec<Join>,
+    /// How many of the selection's own tables `join_on` has joined.
+    own_joined: usize,
     filter: Expr,
     order: Vec<Order>,
     limit: Option<u64>,
@@ -440,6 +503,7 @@ impl<M> Clone for Select<M> {
     fn clone(&self) -> Self {
         Select {
             joins: self.joins.clone(),
+            own_joined: self.own_joined,
             filter: self.filter.clone(),
             order: self.order.clone(),
             limit: self.limit,
@@ -461,10 +525,44 @@ impl<M> fmt::Debug for Select<M> {
     }
 }
 
-/// Starts a typed `SELECT` of every column of `M`'s table (the seed's `select(User)`).
-pub fn select<M: Model>() -> Select<M> {
+/// Starts a typed `SELECT` of every column of `M`'s table (the seed's `select(User)`), or of
+/// several tables for a tuple of models: `select::<(Artist, Album)>()` joined with
+/// [`join_on`](Select::join_on) returns `(Artist, Album)` pairs, and
+/// `select::<(Artist, Option<Album>)>()` is a `LEFT JOIN` (`None` for an artist without
+/// albums).
+///
+/// ```
+/// use fastasyncpg::{model::select, Model};
+///
+/// #[derive(Model, Debug)]
+/// struct Artist {
+///     #[fastasyncpg(primary_key)]
+///     artist_id: i32,
+///     name: Option<String>,
+/// }
+///
+/// #[derive(Model, Debug)]
+/// struct Album {
+///     #[fastasyncpg(primary_key)]
+///     album_id: i32,
+///     title: String,
+///     artist_id: i32,
+/// }
+///
+/// let q = select::<(Artist, Option<Album>)>()
+///     .join_on(Album::ARTIST_ID.eq_col(Artist::ARTIST_ID))
+///     .where_(Artist::NAME.like("A%"))
+///     .order_by(Artist::ARTIST_ID);
+/// assert_eq!(
+///     q.to_sql().0,
+///     r#"SELECT "artist"."artist_id" AS "artist.artist_id", "artist"."name" AS "artist.name", "album"."album_id" AS "album.album_id", "album"."title" AS "album.title", "album"."artist_id" AS "album.artist_id" FROM "artist" LEFT JOIN "album" ON "album"."artist_id" = "artist"."artist_id" WHERE "artist"."name" LIKE $1 ORDER BY "artist"."artist_id""#
+/// );
+/// // db.exec(&q).await? is a Vec<(Artist, Option<Album>)>
+/// ```
+pub fn select<S: Selection>() -> Select<S> {
     Select {
         joins: Vec::new(),
+        own_joined: 0,
         filter: Expr::always(),
         order: Vec::new(),
         limit: None,
@@ -487,7 +585,9 @@ impl<M: Model> Select<M> {
         }
         s
     }
+}
 
+impl<S: Selection> Select<S> {
     /// Adds a condition (`AND`ed with earlier ones).
     pub fn where_(mut self, cond: Expr) -> Self {
         self.filter = std::mem::replace(&mut self.filter, Expr::always()).and(cond);
@@ -499,13 +599,15 @@ impl<M: Model> Select<M> {
         self.where_(cond)
     }
 
-    /// `JOIN j ON cond`: rows of `M` that have a matching row in `J`'s table (which conditions
-    /// may then use). Only `M`'s columns are returned.
+    /// `JOIN j ON cond`: rows that have a matching row in `J`'s table (which conditions may
+    /// then use). Only the selection's columns are returned (to read `J` too, select a tuple
+    /// and use [`join_on`](Self::join_on)).
     pub fn join<J: Model>(mut self, on: Expr) -> Self {
         self.joins.push(Join {
             left: false,
             table: J::qualified_table(),
             on,
+            own: false,
         });
         self
     }
@@ -516,7 +618,31 @@ impl<M: Model> Select<M> {
             left: true,
             table: J::qualified_table(),
             on,
+            own: false,
         });
+        self
+    }
+
+    /// The join condition of the selection's next table: for `select::<(A, B, C)>()` the first
+    /// call joins `B`, the second `C` — with `JOIN`, or `LEFT JOIN` for an `Option<M>` element.
+    /// A table given no condition is joined `ON TRUE` (so a condition in
+    /// [`where_`](Self::where_) works too); a call after every table is joined `AND`s its
+    /// condition into the last one's (for a single model: into the `WHERE` clause).
+    pub fn join_on(mut self, on: Expr) -> Self {
+        let tables = S::joined_tables();
+        if let Some((table, left)) = tables.get(self.own_joined).cloned() {
+            self.joins.push(Join {
+                left,
+                table,
+                on,
+                own: true,
+            });
+            self.own_joined += 1;
+        } else if let Some(j) = self.joins.iter_mut().rev().find(|j| j.own) {
+            j.on = std::mem::replace(&mut j.on, Expr::always()).and(on);
+        } else {
+            self = self.where_(on);
+        }
         self
     }
 
@@ -545,11 +671,15 @@ impl<M: Model> Select<M> {
 
     fn render_from_where(&self, sql: &mut String, args: &mut Vec<Value>) {
         use std::fmt::Write;
-        let _ = write!(sql, " FROM {}", M::qualified_table());
+        let _ = write!(sql, " FROM {}", S::from_table());
         for j in &self.joins {
             let kind = if j.left { "LEFT JOIN" } else { "JOIN" };
             let on = j.on.render(args);
             let _ = write!(sql, " {kind} {} ON {on}", j.table);
+        }
+        for (table, left) in S::joined_tables().into_iter().skip(self.own_joined) {
+            let kind = if left { "LEFT JOIN" } else { "JOIN" };
+            let _ = write!(sql, " {kind} {table} ON TRUE");
         }
         if self.filter != Expr::always() {
             let w = self.filter.render(args);
@@ -561,7 +691,7 @@ impl<M: Model> Select<M> {
     pub fn to_sql(&self) -> (String, Vec<Value>) {
         use std::fmt::Write;
         let mut args = Vec::new();
-        let mut sql = format!("SELECT {}", column_list::<M>(true));
+        let mut sql = format!("SELECT {}", S::select_list());
         self.render_from_where(&mut sql, &mut args);
         if !self.order.is_empty() {
             let o: Vec<String> = self.order.iter().map(Order::to_string).collect();
@@ -586,7 +716,7 @@ impl<M: Model> Select<M> {
 }
 
 /// Readable SQL for debugging: the statement, then each argument as a comment.
-impl<M: Model> fmt::Display for Select<M> {
+impl<S: Selection> fmt::Display for Select<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let (sql, args) = self.to_sql();
         f.write_str(&sql)?;

@@ -10,7 +10,7 @@ use crate::database::Database;
 use crate::error::{Error, ErrorKind, Result};
 use crate::model::def::{Model, ModelColumn};
 use crate::model::from_row::{from_raw_rows, FromRow, RowPlan};
-use crate::model::query::{column_list, Column, Param, Select};
+use crate::model::query::{column_list, Column, Param, Select, Selection};
 use crate::model::tracked::{ModelMut, Tracked};
 use crate::row::Row;
 use crate::sql::quote_ident;
@@ -87,13 +87,16 @@ impl Database {
 
     /// Runs a typed query from [`select`](crate::model::select) and returns its rows as `M`
     /// (the seed's `exec`).
-    pub async fn exec<M: Model>(&self, query: &Select<M>) -> Result<Vec<M>> {
+    ///
+    /// `S` is a model, or a tuple of models for a join (`select::<(Artist, Album)>()` returns
+    /// `(Artist, Album)` pairs; an `Option<Album>` element makes it a `LEFT JOIN`).
+    pub async fn exec<S: Selection>(&self, query: &Select<S>) -> Result<Vec<S>> {
         let (sql, args) = query.to_sql();
         self.fetch_typed(&sql, &args).await
     }
 
     /// The first row of a typed query, if any (adds `LIMIT 1` unless the query has a limit).
-    pub async fn exec_first<M: Model>(&self, query: &Select<M>) -> Result<Option<M>> {
+    pub async fn exec_first<S: Selection>(&self, query: &Select<S>) -> Result<Option<S>> {
         let q = if query.has_limit() {
             query.clone()
         } else {
@@ -103,7 +106,7 @@ impl Database {
     }
 
     /// The number of rows a typed query matches (its order, limit and offset ignored).
-    pub async fn exec_count<M: Model>(&self, query: &Select<M>) -> Result<i64> {
+    pub async fn exec_count<S: Selection>(&self, query: &Select<S>) -> Result<i64> {
         let (sql, args) = query.count_sql();
         let (_, rows) = self.run_query_unaudited(&sql, &args).await?;
         match rows.first() {

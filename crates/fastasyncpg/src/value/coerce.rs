@@ -173,6 +173,22 @@ impl Value {
                 Value::Range(r) => owned(Value::Multirange(vec![
                     coerce_range(r, elem)?.unwrap_or_else(|| r.clone())
                 ])),
+                // A one-dimensional array of ranges (a `Vec<Range>`, as a generated model's
+                // multirange field holds it) is the multirange of those ranges.
+                Value::Array(a)
+                    if a.dims().len() <= 1
+                        && a.elements().iter().all(|e| matches!(e, Value::Range(_))) =>
+                {
+                    let mut out = Vec::with_capacity(a.len());
+                    for (i, e) in a.elements().iter().enumerate() {
+                        if let Value::Range(r) = e {
+                            let c = coerce_range(r, elem)
+                                .map_err(|err| format!("range {}: {err}", i + 1))?;
+                            out.push(c.unwrap_or_else(|| r.clone()));
+                        }
+                    }
+                    owned(Value::Multirange(out))
+                }
                 Value::Text(s) => owned(Value::Literal(s.clone())),
                 _ => Err(cannot(self, ty)),
             },

@@ -96,12 +96,31 @@ impl std::error::Error for ParseDateTimeError {}
 
 /// A PostgreSQL `date`: days since 2000-01-01, with `infinity` and `-infinity`.
 ///
+/// Every `date` the server can hold fits (4713 BC to 5874897 AD, and the infinities), so this
+/// is the type generated models use for `date` columns. It converts from chrono's `NaiveDate`
+/// (`From`) and to it (`TryFrom`, [`to_naive`](Date::to_naive)), compares with it, and matches
+/// on the infinities:
+///
 /// ```
+/// use fastasyncpg::types::chrono::NaiveDate;
 /// use fastasyncpg::value::Date;
 /// let d: Date = "2024-02-29".parse().unwrap();
 /// assert_eq!(d.to_string(), "2024-02-29");
 /// assert_eq!(Date::INFINITY.to_string(), "infinity");
 /// assert_eq!("0044-03-15 BC".parse::<Date>().unwrap().to_string(), "0044-03-15 BC");
+///
+/// let leap = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+/// assert_eq!(d, leap);
+/// assert_eq!(Date::from(leap), d);
+/// assert_eq!(NaiveDate::try_from(d).unwrap(), leap);
+/// let far: Date = "5874897-12-31".parse().unwrap(); // beyond chrono's range
+/// assert!(NaiveDate::try_from(far).is_err());
+/// let label = match d {
+///     Date::INFINITY => "forever".to_string(),
+///     Date::NEG_INFINITY => "always".to_string(),
+///     d => d.to_naive().map_or("far away".into(), |n| n.format("%d %b %Y").to_string()),
+/// };
+/// assert_eq!(label, "29 Feb 2024");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Date(i32);
@@ -268,7 +287,8 @@ impl FromStr for Date {
 // Time
 
 /// A PostgreSQL `time` (without time zone): microseconds since midnight, `00:00:00` to
-/// `24:00:00` inclusive.
+/// `24:00:00` inclusive (chrono's `NaiveTime` has no `24:00:00`, so generated models use this
+/// type for `time` columns; it converts from `NaiveTime` and, with `TryFrom`, to it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Time(i64);
 
@@ -531,7 +551,9 @@ fn parse_timestamp_full(input: &str) -> Option<(i64, Option<i32>)> {
 }
 
 /// A PostgreSQL `timestamp` (without time zone): microseconds since 2000-01-01 00:00:00, with
-/// `infinity` and `-infinity`.
+/// `infinity` and `-infinity`: every value the server can hold, hence what generated models use
+/// for `timestamp` columns. Converts from and (`TryFrom`, [`to_naive`](Timestamp::to_naive)) to
+/// chrono's `NaiveDateTime`, and compares with it.
 ///
 /// ```
 /// use fastasyncpg::value::Timestamp;
@@ -644,6 +666,9 @@ impl FromStr for Timestamp {
 
 /// A PostgreSQL `timestamp with time zone`: an instant, microseconds since
 /// 2000-01-01 00:00:00 UTC, with `infinity` and `-infinity`. Displayed in UTC (`+00`).
+///
+/// What generated models use for `timestamptz` columns; converts from and (`TryFrom`,
+/// [`to_utc`](TimestampTz::to_utc)) to chrono's `DateTime<Utc>`, and compares with it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TimestampTz(i64);
 
@@ -774,6 +799,82 @@ pub(crate) fn iso_date(days: i64) -> String {
         format!("-{:04}-{m:02}-{d:02}", -y)
     } else {
         format!("{y:04}-{m:02}-{d:02}")
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// chrono interop: `TryFrom` (fails for the infinities and years beyond chrono's range, naming
+// the value), `is_finite`, and comparison with chrono values.
+
+fn not_chrono(what: &str, v: impl fmt::Display, rust: &str) -> crate::Error {
+    crate::Error::decode(format!(
+        "{what} {v} is not a {rust} (infinite or beyond chrono's range)"
+    ))
+}
+
+macro_rules! chrono_interop {
+    ($($ours:ty, $what:expr, $chrono:ty, $rust:expr, $to:ident;)*) => {$(
+        impl TryFrom<$ours> for $chrono {
+            type Error = crate::Error;
+            /// Fails for `infinity`, `-infinity` and years beyond chrono's range.
+            fn try_from(v: $ours) -> Result<$chrono, crate::Error> {
+                v.$to().ok_or_else(|| not_chrono($what, v, $rust))
+            }
+        }
+
+        impl PartialEq<$chrono> for $ours {
+            fn eq(&self, other: &$chrono) -> bool {
+                *self == <$ours>::from(*other)
+            }
+        }
+
+        impl PartialEq<$ours> for $chrono {
+            fn eq(&self, other: &$ours) -> bool {
+                <$ours>::from(*self) == *other
+            }
+        }
+    )*};
+}
+
+chrono_interop! {
+    Date, "date", NaiveDate, "chrono::NaiveDate", to_naive;
+    Timestamp, "timestamp", NaiveDateTime, "chrono::NaiveDateTime", to_naive;
+    TimestampTz, "timestamptz", DateTime<Utc>, "chrono::DateTime<Utc>", to_utc;
+}
+
+impl TryFrom<Time> for NaiveTime {
+    type Error = crate::Error;
+    /// Fails for `24:00:00`.
+    fn try_from(v: Time) -> Result<NaiveTime, crate::Error> {
+        v.to_naive()
+            .ok_or_else(|| crate::Error::decode(format!("time {v} is not a chrono::NaiveTime")))
+    }
+}
+
+impl PartialEq<NaiveTime> for Time {
+    fn eq(&self, other: &NaiveTime) -> bool {
+        *self == Time::from(*other)
+    }
+}
+
+impl Date {
+    /// True for every date but `infinity` and `-infinity`.
+    pub fn is_finite(self) -> bool {
+        !self.is_infinite()
+    }
+}
+
+impl Timestamp {
+    /// True for every timestamp but `infinity` and `-infinity`.
+    pub fn is_finite(self) -> bool {
+        !self.is_infinite()
+    }
+}
+
+impl TimestampTz {
+    /// True for every timestamp but `infinity` and `-infinity`.
+    pub fn is_finite(self) -> bool {
+        !self.is_infinite()
     }
 }
 

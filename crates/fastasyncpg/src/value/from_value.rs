@@ -8,7 +8,7 @@ use uuid::Uuid;
 use super::containers::{Array, Composite, Range};
 use super::datetime::{Date, Interval, Time, TimeTz, Timestamp, TimestampTz};
 use super::geo::{Circle, GeoBox, Line, Lseg, Path, Point, Polygon};
-use super::misc::{BitString, Inet, Tid};
+use super::misc::{BitString, Inet, MacAddr, MacAddr8, Tid};
 use super::numeric::Numeric;
 use super::Value;
 use crate::error::{Error, Result};
@@ -273,6 +273,8 @@ simple_from_value!(Path, "Path", Value::Path(p) => p);
 simple_from_value!(Polygon, "Polygon", Value::Polygon(p) => p);
 simple_from_value!(Circle, "Circle", Value::Circle(c) => c);
 simple_from_value!(Tid, "Tid", Value::Tid(t) => t);
+simple_from_value!(MacAddr, "MacAddr", Value::MacAddr(m) => MacAddr(m));
+simple_from_value!(MacAddr8, "MacAddr8", Value::MacAddr8(m) => MacAddr8(m));
 simple_from_value!(Array, "Array", Value::Array(a) => a);
 simple_from_value!(Range, "Range", Value::Range(r) => r);
 simple_from_value!(Composite, "Composite", Value::Composite(c) => c);
@@ -392,6 +394,8 @@ value_from!(
     Polygon => |v| Value::Polygon(v),
     Circle => |v| Value::Circle(v),
     Tid => |v| Value::Tid(v),
+    MacAddr => |v| Value::MacAddr(v.0),
+    MacAddr8 => |v| Value::MacAddr8(v.0),
     Array => |v| Value::Array(v),
     Range => |v| Value::Range(v),
     Composite => |v| Value::Composite(v),

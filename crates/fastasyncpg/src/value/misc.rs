@@ -277,6 +277,57 @@ impl FromStr for Tid {
     }
 }
 
+/// A `macaddr` value: a 6-byte MAC address, written `08:00:2b:01:02:03`.
+///
+/// ```
+/// use fastasyncpg::value::MacAddr;
+/// let m: MacAddr = "08-00-2B-01-02-03".parse().unwrap();
+/// assert_eq!(m.0, [8, 0, 0x2b, 1, 2, 3]);
+/// assert_eq!(m.to_string(), "08:00:2b:01:02:03");
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MacAddr(pub [u8; 6]);
+
+/// A `macaddr8` value: an 8-byte (EUI-64) MAC address, written `08:00:2b:01:02:03:04:05`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MacAddr8(pub [u8; 8]);
+
+impl fmt::Display for MacAddr {
+    /// Lower-case hex pairs separated by `:` (PostgreSQL's output).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&fmt_mac(&self.0))
+    }
+}
+
+impl fmt::Display for MacAddr8 {
+    /// Lower-case hex pairs separated by `:` (PostgreSQL's output).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&fmt_mac(&self.0))
+    }
+}
+
+impl FromStr for MacAddr {
+    type Err = ParseValueError;
+
+    /// Parses six hex pairs separated by `:`, `-`, `.` or nothing.
+    fn from_str(input: &str) -> Result<MacAddr, ParseValueError> {
+        parse_mac::<6>(input)
+            .map(MacAddr)
+            .ok_or_else(|| ParseValueError::new("macaddr", input))
+    }
+}
+
+impl FromStr for MacAddr8 {
+    type Err = ParseValueError;
+
+    /// Parses eight hex pairs separated by `:`, `-`, `.` or nothing.
+    fn from_str(input: &str) -> Result<MacAddr8, ParseValueError> {
+        parse_mac::<8>(input)
+            .map(MacAddr8)
+            .ok_or_else(|| ParseValueError::new("macaddr8", input))
+    }
+}
+
 /// `X/Y` upper-case hexadecimal, PostgreSQL's `pg_lsn` text form.
 pub(crate) fn fmt_lsn(v: u64) -> String {
     format!("{:X}/{:X}", v >> 32, v & 0xFFFF_FFFF)

@@ -44,7 +44,7 @@ pub use containers::{Array, ArrayDim, Composite, Range, RangeBound};
 pub use datetime::{Date, Interval, ParseDateTimeError, Time, TimeTz, Timestamp, TimestampTz};
 pub use from_value::FromValue;
 pub use geo::{Circle, GeoBox, Line, Lseg, Path, Point, Polygon};
-pub use misc::{BitString, Inet, ParseValueError, Tid};
+pub use misc::{BitString, Inet, MacAddr, MacAddr8, ParseValueError, Tid};
 pub use numeric::{Numeric, ParseNumericError};
 
 /// A PostgreSQL value of any type.

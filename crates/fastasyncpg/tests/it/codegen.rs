@@ -210,6 +210,52 @@ async fn rich_every_row() {
     assert_eq!(c.level, Some(Level::High));
     assert_eq!(c.home.as_ref().and_then(|h| h.zip), Some(12345));
     assert_eq!(c.item.as_ref().and_then(|i| i.feel), Some(Mood::Ok));
+    // Extreme values (issue 10): infinities, years beyond chrono's range, 24:00:00, the
+    // largest money and LSN, MAC addresses, multiranges, an extension's type.
+    use fastasyncpg::value::{Date, MacAddr, Time, Timestamp, TimestampTz, Value};
+    let max = db.model::<AllTypes>().at(4).await.unwrap();
+    assert_eq!(max.c_date, Some(Date::INFINITY));
+    assert_eq!(max.c_timestamp, Some(Timestamp::INFINITY));
+    assert_eq!(max.c_timestamptz, Some(TimestampTz::INFINITY));
+    assert_eq!(max.c_money, Some(i64::MAX));
+    assert_eq!(max.c_pg_lsn, Some(u64::MAX));
+    assert_eq!(max.c_macaddr, Some(MacAddr([0xff; 6])));
+    assert_eq!(max.c_float8, Some(f64::INFINITY));
+    assert!(max.c_numeric.as_ref().is_some_and(|n| n.is_infinite()));
+    assert_eq!(max.c_char.as_deref(), Some("🎉  "));
+    let min = db.model::<AllTypes>().at(5).await.unwrap();
+    assert_eq!(min.c_date, Some(Date::NEG_INFINITY));
+    assert_eq!(min.c_money, Some(i64::MIN));
+    let far = db.model::<AllTypes>().at(6).await.unwrap();
+    assert_eq!(
+        far.c_date.map(|d| d.to_string()).as_deref(),
+        Some("5874897-12-31")
+    );
+    assert_eq!(far.c_date.and_then(|d| d.to_naive()), None, "beyond chrono");
+    assert_eq!(far.c_time, Time::from_hms_micro(24, 0, 0, 0));
+    let bc = db.model::<AllTypes>().at(7).await.unwrap();
+    assert_eq!(
+        bc.c_timestamp.map(|t| t.to_string()).as_deref(),
+        Some("4713-01-01 00:00:00 BC")
+    );
+    let c4 = db.model::<Containers>().at(4).await.unwrap();
+    assert_eq!(c4.int_multi.as_ref().map(Vec::len), Some(3));
+    assert_eq!(
+        c4.levels,
+        Some(vec![Some(Level::V1st), None, Some(Level::High)])
+    );
+    assert_eq!(c4.small_list, Some(vec![None, Some(-1), Some(i32::MAX)]));
+    assert_eq!(
+        c4.dates.as_ref().map(|d| d[..2].to_vec()),
+        Some(vec![Some(Date::INFINITY), Some(Date::NEG_INFINITY)])
+    );
+    assert!(
+        matches!(&c4.extra, Some(Value::Unknown { type_name, .. }) if type_name == "hstore"),
+        "{:?}",
+        c4.extra
+    );
+    let c3 = db.model::<Containers>().at(3).await.unwrap();
+    assert_eq!(c3.int_multi, Some(vec![]));
     let m = db
         .model::<MixedCase>()
         .at((1, "b".to_string()))
@@ -226,7 +272,7 @@ async fn rich_every_row() {
     let mut t = Type {
         id: 0,
         r#where: None,
-        created: chrono_now(),
+        created: chrono_now().into(),
         r#fn: Some(1),
     };
     db.model::<Type>().insert(&mut t).await.unwrap();
@@ -234,8 +280,8 @@ async fn rich_every_row() {
     let mut row = all.clone();
     row.c_text = Some("copy".into());
     db.model::<AllTypes>().insert(&mut row).await.unwrap();
-    assert_eq!(row.id, 4);
-    let mut back = db.model::<AllTypes>().at(4).await.unwrap();
+    assert_eq!(row.id, 8);
+    let mut back = db.model::<AllTypes>().at(8).await.unwrap();
     back.id = all.id;
     back.c_text = all.c_text.clone();
     assert_eq!(format!("{back:?}"), format!("{all:?}"));

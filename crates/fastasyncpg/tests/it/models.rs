@@ -651,3 +651,199 @@ async fn audit_shows_dirty_only_updates() {
     use fastasyncpg::AuditKind::*;
     assert_eq!(kinds, [Insert, Upsert, Delete]);
 }
+
+/// Several models from one query (issue 10, part 4): `select::<(A, B)>()` with `join_on`.
+#[tokio::test]
+async fn tuple_select_inner_join() {
+    use crate::generated::chinook::{Album, Artist, Track};
+    let db = common::chinook().await;
+    let q = select::<(Artist, Album)>()
+        .join_on(Album::ARTIST_ID.eq_col(Artist::ARTIST_ID))
+        .where_(Artist::ARTIST_ID.eq(1))
+        .order_by(Album::ALBUM_ID);
+    let pairs: Vec<(Artist, Album)> = db.exec(&q).await.unwrap();
+    let titles: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(a, b)| (a.name.as_deref().unwrap_or(""), b.title.as_str()))
+        .collect();
+    assert_eq!(
+        titles,
+        [
+            ("AC/DC", "For Those About To Rock We Salute You"),
+            ("AC/DC", "Let There Be Rock")
+        ]
+    );
+    assert_eq!(db.exec_count(&q).await.unwrap(), 2);
+
+    // Every album once, each with its own artist: the two `artist_id`s are read by position.
+    let all = db
+        .exec(&select::<(Artist, Album)>().join_on(Album::ARTIST_ID.eq_col(Artist::ARTIST_ID)))
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 347);
+    assert!(all.iter().all(|(a, b)| a.artist_id == b.artist_id));
+    let first = db
+        .exec_first(
+            &select::<(Artist, Album)>()
+                .join_on(Album::ARTIST_ID.eq_col(Artist::ARTIST_ID))
+                .order_by(Album::ALBUM_ID.desc()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(first.1.album_id, 347);
+    assert_eq!(first.0.artist_id, first.1.artist_id);
+
+    // Three tables; `name` is in both track and artist.
+    let q = select::<(Track, Album, Artist)>()
+        .join_on(Album::ALBUM_ID.eq_col(Track::ALBUM_ID))
+        .join_on(Artist::ARTIST_ID.eq_col(Album::ARTIST_ID))
+        .where_(Track::TRACK_ID.eq(1));
+    let rows = db.exec(&q).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    let (t, al, ar) = &rows[0];
+    assert_eq!(t.name, "For Those About To Rock (We Salute You)");
+    assert_eq!(al.title, "For Those About To Rock We Salute You");
+    assert_eq!(ar.name.as_deref(), Some("AC/DC"));
+
+    // A join condition may be given in `where_` instead (the table is joined ON TRUE).
+    let via_where = select::<(Artist, Album)>().where_(
+        Album::ARTIST_ID
+            .eq_col(Artist::ARTIST_ID)
+            .and(Artist::ARTIST_ID.eq(1)),
+    );
+    assert!(via_where.to_sql().0.contains(r#"JOIN "album" ON TRUE"#));
+    assert_eq!(db.exec(&via_where).await.unwrap().len(), 2);
+
+    // Tuples read any query's columns by position; a width mismatch says what was expected.
+    let pairs: Vec<(Artist, Album)> = db
+        .fetch_as(
+            "SELECT ar.*, al.* FROM artist ar JOIN album al USING (artist_id) WHERE al.album_id = ?",
+            [4],
+        )
+        .await
+        .unwrap();
+    assert_eq!(pairs.len(), 1);
+    let err = db
+        .fetch_as::<(Artist, Album)>("SELECT * FROM artist JOIN album USING (artist_id)", ())
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Decode);
+    let msg = err.to_string();
+    assert!(
+        msg.contains("reads 5 columns by position")
+            && msg.contains("2 of artist, 3 of album")
+            && msg.contains("the result has 4"),
+        "{msg}"
+    );
+}
+
+/// `Option<B>` in the tuple is a `LEFT JOIN`: `None` for an artist without albums.
+#[tokio::test]
+async fn tuple_select_left_join() {
+    use crate::generated::chinook::{Album, Artist};
+    let db = common::chinook().await;
+    let q = select::<(Artist, Option<Album>)>()
+        .join_on(Album::ARTIST_ID.eq_col(Artist::ARTIST_ID))
+        .order_by(Artist::ARTIST_ID)
+        .order_by(Album::ALBUM_ID);
+    assert!(q.to_sql().0.contains(r#"LEFT JOIN "album" ON"#), "{q}");
+    let rows = db.exec(&q).await.unwrap();
+    let lonely: i64 = db
+        .fetchval(
+            "SELECT count(*) FROM artist a WHERE NOT EXISTS (SELECT 1 FROM album b WHERE b.artist_id = a.artist_id)",
+            (),
+        )
+        .await
+        .unwrap();
+    assert!(lonely > 0);
+    assert_eq!(rows.len() as i64, 347 + lonely);
+    assert_eq!(
+        rows.iter().filter(|(_, b)| b.is_none()).count() as i64,
+        lonely
+    );
+    for (a, b) in &rows {
+        if let Some(b) = b {
+            assert_eq!(a.artist_id, b.artist_id);
+        }
+    }
+    let lonely_id: i32 = db
+        .fetchval(
+            "SELECT min(artist_id) FROM artist a WHERE NOT EXISTS (SELECT 1 FROM album b WHERE b.artist_id = a.artist_id)",
+            (),
+        )
+        .await
+        .unwrap();
+    let (a, b) = rows.iter().find(|(a, _)| a.artist_id == lonely_id).unwrap();
+    assert!(a.name.is_some());
+    assert_eq!(b, &None);
+    let acdc: Vec<_> = rows.iter().filter(|(a, _)| a.artist_id == 1).collect();
+    assert_eq!(acdc.len(), 2);
+    assert_eq!(acdc[0].1.as_ref().map(|b| b.album_id), Some(1));
+}
+
+/// Issue 10, part 3: a model reads `infinity` dates and timestamps, and years beyond chrono's
+/// range; a chrono field fails with an error naming the field, the column and its type.
+#[tokio::test]
+async fn infinite_dates_in_models() {
+    use fastasyncpg::types::chrono::NaiveDate;
+    use fastasyncpg::value::{Date, Time, Timestamp, TimestampTz};
+
+    #[derive(FromRow, Debug)]
+    struct Exact {
+        d: Date,
+        t: Timestamp,
+        tz: Option<TimestampTz>,
+        far: Date,
+        midnight: Time,
+    }
+    let db = common::db().await;
+    let sql = "SELECT 'infinity'::date AS d, '-infinity'::timestamp AS t, \
+               'infinity'::timestamptz AS tz, '5874897-12-31'::date AS far, '24:00'::time AS midnight";
+    let rows: Vec<Exact> = db.fetch_as(sql, ()).await.unwrap();
+    let r = &rows[0];
+    assert_eq!(
+        (r.d, r.t, r.tz),
+        (
+            Date::INFINITY,
+            Timestamp::NEG_INFINITY,
+            Some(TimestampTz::INFINITY)
+        )
+    );
+    assert_eq!(r.far.to_string(), "5874897-12-31");
+    assert_eq!(r.midnight.to_string(), "24:00:00");
+    // And back as parameters.
+    let same: bool = db
+        .fetchval(
+            "SELECT $1::date = 'infinity' AND $2::timestamp = '-infinity' AND $3::date = '5874897-12-31'",
+            (r.d, r.t, r.far),
+        )
+        .await
+        .unwrap();
+    assert!(same);
+    // chrono interop.
+    let leap = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
+    assert_eq!(Date::from(leap), leap);
+    assert_eq!(NaiveDate::try_from(Date::from(leap)).unwrap(), leap);
+    let err = NaiveDate::try_from(Date::INFINITY).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("date infinity is not a chrono::NaiveDate"),
+        "{err}"
+    );
+
+    #[derive(FromRow, Debug)]
+    struct Chrono {
+        #[allow(dead_code)]
+        d: NaiveDate,
+    }
+    let err = db
+        .fetch_as::<Chrono>("SELECT 'infinity'::date AS d", ())
+        .await
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("field `d`") && msg.contains("\"d\"") && msg.contains("date"),
+        "{msg}"
+    );
+}

@@ -1,8 +1,12 @@
 -- A schema with every kind of thing `fastasyncpg gen` must handle: every built-in type of the
 -- spec's type table, enums, domains, composites, arrays, ranges and multiranges, mixed-case and
 -- keyword names, composite and missing primary keys, a partitioned table, a view, a
--- materialized view and a second schema. A few rows each, with NULLs.
+-- materialized view and a second schema, an extension's type. A few rows each, with NULLs and
+-- the extreme values of every type (min/max integers, NaN and infinities, ±infinity and the
+-- farthest dates PostgreSQL accepts, `24:00:00`, empty and NULL-element arrays, empty ranges and
+-- multiranges, unicode and control characters).
 
+CREATE EXTENSION IF NOT EXISTS hstore;
 CREATE SCHEMA "other schema";
 
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'very happy');
@@ -10,6 +14,7 @@ COMMENT ON TYPE mood IS 'How someone feels.';
 CREATE TYPE "other schema"."Level" AS ENUM ('Low', 'HIGH', '1st');
 CREATE DOMAIN posint AS integer CHECK (VALUE > 0);
 CREATE DOMAIN email AS text CHECK (VALUE LIKE '%@%');
+CREATE DOMAIN int_list AS integer[] CHECK (cardinality(VALUE) <= 10);
 CREATE TYPE address AS (street text, city varchar(40), zip integer);
 CREATE TYPE "Inventory Item" AS (name text, "Count" integer, tags text[], feel mood);
 
@@ -86,7 +91,34 @@ VALUES
    '00:00', '00:00+00', '1970-01-01', '1970-01-01 00:00+00', '-1 day', '00000000-0000-0000-0000-000000000000',
    'null', '[]', '<y/>', '127.0.0.1', '::/0', '00:00:00:00:00:00', '00:00:00:00:00:00:00:00', B'0000',
    B'', '(0,0)', '{0,1,0}', '[(0,0),(0,0)]', '((0,0),(0,0))', '((0,0))', '((0,0))', '<(0,0),0>', 0,
-   'pg_class', '(0,0)', '', 'a', '0/0');
+   'pg_class', '(0,0)', '', 'a', '0/0'),
+  -- The largest values, +infinity and friends.
+  (true, 32767, 2147483647, 9223372036854775807, 'Infinity', 'Infinity', 'Infinity', 99999999.99,
+   92233720368547758.07, E'日本語 🎉 \x01\x02\t\n\r\x1b\x7f ''q'' "dq" \\ end', 'ééééééééééééééééééé🎉',
+   '🎉', '~', repeat('n', 63), '\x00ff00', 'infinity', '23:59:59.999999', '23:59:59.999999-15:59',
+   'infinity', 'infinity', '178000000 years 2147483647 days 2562047788:00:54.775807',
+   'ffffffff-ffff-ffff-ffff-ffffffffffff', '{"k": "日本 \u0001", "a": [true, null, -1.5]}',
+   '{"k": "🎉", "nested": {"deep": [[[]]]}}', '<x a="ü">日本 &amp; 🎉</x>',
+   'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff', 'ffff::/16', 'ff:ff:ff:ff:ff:ff',
+   'ff:ff:ff:ff:ff:ff:ff:ff', B'1111', repeat('10', 40)::varbit, '(Infinity,-Infinity)',
+   '{1,0,-1e300}', '[(1e300,1e300),(-1e300,-1e300)]', '((1e300,1e300),(-1e300,-1e300))',
+   '((0,0),(1,1),(2,2),(3,3))', '((0,0),(1e300,0),(0,1e300))', '<(1e300,-1e300),1e300>',
+   4294967295, 'pg_type', '(4294967295,65535)', $$'it''s':1A 'fat':2B,4C '日本':5D 'cat'$$,
+   '!fat & (rat | cat:*AB) <-> dog <2> bird', 'FFFFFFFF/FFFFFFFF'),
+  -- The smallest values, -infinity and friends.
+  (false, -32768, -2147483648, -9223372036854775808, '-Infinity', '-0', '-Infinity', -99999999.99,
+   -92233720368547758.08, E'\x01', 'a', 'a', 'a', 'a', '\x00', '-infinity', '00:00:00',
+   '00:00:00+15:59', '-infinity', '-infinity', '-178000000 years -2147483648 days -2562047788:00:54.775807',
+   '00000000-0000-0000-0000-000000000001', '"\u0000x"', '""', 'text only', '0.0.0.0/0', '0.0.0.0/0',
+   '00:00:00:00:00:01', '00:00:00:00:00:00:00:01', B'0001', B'0', '(NaN,-0)', '{0,1,0}',
+   '[(-0,0),(0,-0)]', '((0,0),(0,0))', '[(1,1)]', '((1,1))', '<(0,0),0>', 0, 0, '(0,1)', '',
+   '!a', '0/1');
+-- The farthest dates and times PostgreSQL accepts (beyond chrono's range) and 24:00:00.
+INSERT INTO all_types (c_date, c_time, c_timetz, c_timestamp, c_timestamptz) VALUES
+  ('5874897-12-31', '24:00:00', '24:00:00-15:59', '294276-12-31 23:59:59.999999',
+   '294276-12-31 23:59:59.999999+00'),
+  ('4713-01-01 BC', '00:00:00.000001', '00:00:00-15:59', '4713-01-01 00:00:00 BC',
+   '4713-01-01 00:00:00+00 BC');
 
 -- Arrays (with NULL elements), ranges and multiranges, enums, domains and composites.
 CREATE TABLE containers (
@@ -109,7 +141,16 @@ CREATE TABLE containers (
   home address,
   item "Inventory Item",
   addresses address[],
-  grid integer[][]
+  grid integer[][],
+  date_multi datemultirange,
+  num_multi nummultirange,
+  small_list int_list,
+  posints posint[],
+  dates date[],
+  levels "other schema"."Level"[],
+  items "Inventory Item"[],
+  extra hstore,
+  big_range int8range
 );
 INSERT INTO containers VALUES
   (1, '{1,NULL,3}', '{"a","b c",NULL}', '{1.5,NaN}', '{sad,"very happy"}',
@@ -117,9 +158,24 @@ INSERT INTO containers VALUES
    '(,5.5]', 'empty', '{[1,3),[5,8)}', 'very happy', 'HIGH', 7, 'a@b.c', ROW('Main St', 'Springfield', 12345),
    ROW('widget', 3, '{x,y}', 'ok'), ARRAY[ROW('A', 'B', 1)::address, NULL], '{{1,2},{3,NULL}}'),
   (2, NULL, '{}', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'sad', NULL, NULL, NULL, NULL,
-   NULL, NULL, NULL),
+   NULL, NULL, NULL);
+INSERT INTO containers VALUES
   (3, '{}', '{""}', '{}', '{}', '{}', '{}', 'empty', '(,)', '[0,0]', '(,)', '{}', 'ok', '1st', 1, 'x@y',
-   ROW(NULL, NULL, NULL), ROW(NULL, NULL, NULL, NULL), '{}', '{}');
+   ROW(NULL, NULL, NULL), ROW(NULL, NULL, NULL, NULL), '{}', '{}', '{}', '{}', '{}', '{}', '{}',
+   '{}', '{}', '', 'empty'),
+  (4, '{-2147483648,2147483647,NULL}', '{NULL,"","日本","a\"b","{}"}', '{NaN,Infinity,-Infinity,0.000001}',
+   '{NULL,sad}', '{infinity,-infinity,NULL}', '{NULL}', '[-2147483648,2147483647)',
+   '[-infinity,infinity]', '(,0)', '[-infinity,infinity)', '{[1,2),[3,4),[5,)}', 'very happy', 'Low',
+   2147483647, 'ü@ß.de', ROW('日本', NULL, -1), ROW(NULL, 0, '{NULL}', NULL),
+   ARRAY[NULL, ROW(NULL, NULL, NULL)::address], '{{NULL,NULL},{NULL,NULL}}',
+   '{[-infinity,2024-01-01),[2025-01-01,infinity)}', '{(,-1e-10],[1e10,)}', '{NULL,-1,2147483647}',
+   '{1,NULL,2147483647}', '{infinity,-infinity,NULL,5874897-12-31}', '{1st,NULL,HIGH}',
+   ARRAY[NULL, ROW('w', -2147483648, '{}', 'sad')::"Inventory Item", ROW(NULL, NULL, NULL, NULL)::"Inventory Item"],
+   'a=>1, "b c"=>NULL, "日本"=>"🎉"', '[-9223372036854775808,9223372036854775807)');
+UPDATE containers SET date_multi = '{[2024-01-01,2024-02-01)}', num_multi = '{[1.5,2.5]}',
+  small_list = '{1,2,3}', posints = '{1,NULL}', dates = '{2024-02-29,NULL}', levels = '{HIGH}',
+  items = ARRAY[ROW('widget', 3, '{x,NULL}', 'ok')::"Inventory Item"], extra = 'k=>v',
+  big_range = '[1,2)' WHERE id = 1;
 
 -- Mixed-case and keyword names; a generated column; a composite primary key in a different
 -- order from the columns.
