@@ -551,6 +551,26 @@ impl Conn {
         .await
     }
 
+    /// Runs an already prepared statement without arguments (a cursor's `FETCH`), returning
+    /// its rows.
+    pub(crate) async fn query_statement(
+        &self,
+        sql: &str,
+        stmt: &Statement,
+    ) -> Result<Vec<tokio_postgres::Row>> {
+        let run = || async {
+            self.queries.fetch_add(1, Ordering::Relaxed);
+            Ok(self.client.query(stmt, &[]).await?)
+        };
+        trace::statement(
+            &self.trace,
+            sql,
+            |rows: &Vec<_>| Some(rows.len() as u64),
+            run,
+        )
+        .await
+    }
+
     /// Runs one or more statements without arguments (simple query protocol) and returns the
     /// rows affected, summed over the statements.
     pub(crate) async fn simple_execute(&self, sql: &str) -> Result<u64> {

@@ -15,12 +15,15 @@ use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use futures_util::{Stream, StreamExt};
 
+use tokio_postgres::Statement;
+
 use crate::args::IntoArgs;
+use crate::config::StatementCacheMode;
 use crate::database::{Database, HeldConn, Target};
 use crate::error::{Error, Result};
 use crate::pool::pool_error;
@@ -53,6 +56,7 @@ struct Portal {
     buf: VecDeque<Row>,
     exhausted: bool,
     pending: Option<Batch>,
+    fetch: FetchSlot,
 }
 
 impl Database {
@@ -126,15 +130,44 @@ impl Database {
                 buf: VecDeque::new(),
                 exhausted: false,
                 pending: None,
+                fetch: FetchSlot::default(),
             }),
         })
     }
 }
 
+/// The cursor's `FETCH FORWARD prefetch` prepared once (named mode), with its columns: each
+/// batch is then only Bind/Execute instead of Parse/Describe/Bind/Execute. Not through the
+/// statement cache: every cursor has its own name, so caching would only evict useful
+/// statements. Closed on the server when the cursor is dropped.
+type FetchSlot = Arc<Mutex<Option<(usize, Statement, Arc<Columns>)>>>;
+
 /// `FETCH FORWARD n FROM name` on the cursor's transaction.
-async fn fetch_batch(db: Database, name: Arc<str>, n: usize) -> Result<Vec<Row>> {
+async fn fetch_batch(db: Database, name: Arc<str>, n: usize, slot: FetchSlot) -> Result<Vec<Row>> {
     let conn = db.conn().await?;
     let sql = format!("FETCH FORWARD {n} FROM {name}");
+    if conn.mode == StatementCacheMode::Named {
+        let ready = slot.lock().ok().and_then(|g| {
+            g.as_ref()
+                .filter(|(k, _, _)| *k == n)
+                .map(|(_, st, c)| (st.clone(), c.clone()))
+        });
+        let (stmt, cols) = match ready {
+            Some(x) => x,
+            None => {
+                let st = db
+                    .timed(&conn, async { Ok(conn.client.prepare(&sql).await?) })
+                    .await?;
+                let cols = Arc::new(Columns::from_pg(st.columns()));
+                if let Ok(mut g) = slot.lock() {
+                    *g = Some((n, st.clone(), cols.clone()));
+                }
+                (st, cols)
+            }
+        };
+        let raw = db.timed(&conn, conn.query_statement(&sql, &stmt)).await?;
+        return Ok(raw.into_iter().map(|r| Row::new(cols.clone(), r)).collect());
+    }
     let raw = db.timed(&conn, conn.query_unnamed(&sql)).await?;
     let mut cols: Option<Arc<Columns>> = None;
     Ok(raw
@@ -181,7 +214,8 @@ impl Cursor {
                 let mut out: Vec<Row> = p.buf.drain(..n.min(p.buf.len())).collect();
                 if out.len() < n && !p.exhausted {
                     let want = n - out.len();
-                    let more = fetch_batch(p.db.clone(), p.name.clone(), want).await?;
+                    let more =
+                        fetch_batch(p.db.clone(), p.name.clone(), want, p.fetch.clone()).await?;
                     if more.len() < want {
                         p.exhausted = true;
                     }
@@ -295,6 +329,7 @@ impl Cursor {
                         p.db.clone(),
                         p.name.clone(),
                         p.prefetch,
+                        p.fetch.clone(),
                     )));
                 }
                 let Some(fut) = p.pending.as_mut() else {
