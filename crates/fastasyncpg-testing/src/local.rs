@@ -280,15 +280,20 @@ fn kill_group(child: &mut Child) {
 
 /// Immediate shutdown (SIGQUIT), then SIGKILL if the server lingers.
 fn stop_child(child: &mut Child) {
+    signal_then_kill(child, libc::SIGQUIT, Duration::from_secs(10));
+}
+
+/// Sends `signal`, waits up to `grace` for the process to exit, then SIGKILLs and reaps it.
+pub(crate) fn signal_then_kill(child: &mut Child, signal: libc::c_int, grace: Duration) {
     if let Ok(Some(_)) = child.try_wait() {
         return;
     }
     if let Ok(pid) = i32::try_from(child.id()) {
         unsafe {
-            libc::kill(pid, libc::SIGQUIT);
+            libc::kill(pid, signal);
         }
     }
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
         match child.try_wait() {
             Ok(Some(_)) | Err(_) => return,

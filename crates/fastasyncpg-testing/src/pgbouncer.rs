@@ -195,23 +195,7 @@ impl std::fmt::Debug for PgBouncer {
 
 /// SIGTERM (immediate shutdown), then SIGKILL after 5 s.
 fn stop(child: &mut Child) {
-    if let Ok(Some(_)) = child.try_wait() {
-        return;
-    }
-    if let Ok(pid) = i32::try_from(child.id()) {
-        unsafe {
-            libc::kill(pid, libc::SIGTERM);
-        }
-    }
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline {
-        match child.try_wait() {
-            Ok(Some(_)) | Err(_) => return,
-            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-        }
-    }
-    let _ = child.kill();
-    let _ = child.wait();
+    crate::local::signal_then_kill(child, libc::SIGTERM, Duration::from_secs(5));
 }
 
 fn find_pgbouncer() -> Result<PathBuf, String> {
