@@ -66,6 +66,7 @@ fn main() -> ExitCode {
                 elapsed: std::time::Duration::ZERO,
                 env: Vec::new(),
                 notes: Vec::new(),
+                pinning: String::new(),
             };
             let out = out.cloned().unwrap_or_else(|| src.replace(".json", ".svg"));
             match std::fs::write(&out, report::svg(&rep)) {

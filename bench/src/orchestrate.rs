@@ -36,6 +36,9 @@ pub struct Options {
     pub date: String,
     pub timeout: Duration,
     pub notes: Vec<String>,
+    /// `--pin`: this process, and so every measurement it starts, runs on core 1 (`bench/run
+    /// --pin` also starts the server on core 0).
+    pub pin: bool,
 }
 
 fn parse_options(args: &[String]) -> Result<Options, String> {
@@ -58,6 +61,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
         date: String::new(),
         timeout: Duration::from_secs(600),
         notes: Vec::new(),
+        pin: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -80,6 +84,7 @@ fn parse_options(args: &[String]) -> Result<Options, String> {
             "--date" => o.date = val()?,
             "--timeout" => o.timeout = Duration::from_secs(val()?.parse().map_err(|_| "--timeout needs seconds")?),
             "--note" => o.notes.push(val()?),
+            "--pin" => o.pin = true,
             other => return Err(format!("unknown option {other:?}")),
         }
     }
@@ -109,6 +114,50 @@ fn today() -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     format!("{:04}-{:02}-{:02}", if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The client core of `--pin`; `bench/run --pin` puts the server on core 0.
+pub const CLIENT_CPU: u32 = 1;
+
+/// `Cpus_allowed_list` of a process (`/proc/PID/status`), e.g. "0-1".
+fn cpus_allowed(pid: &str) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:").map(|v| v.trim().to_string()))
+}
+
+/// `--pin`: moves this process to `CLIENT_CPU` with `taskset` (before any thread is started, so
+/// every thread and every child process — the measurements, pgbench, Python, psql, valgrind —
+/// inherits it). Returns this process's CPU list afterwards.
+fn pin_self() -> Result<String, String> {
+    let pid = std::process::id().to_string();
+    let out = Command::new("taskset")
+        .args(["-a", "-p", "-c", &CLIENT_CPU.to_string(), &pid])
+        .output()
+        .map_err(|e| format!("--pin needs taskset (util-linux): {e}"))?;
+    if !out.status.success() {
+        return Err(format!("taskset -c {CLIENT_CPU}: {}", String::from_utf8_lossy(&out.stderr).trim()));
+    }
+    let now = cpus_allowed("self").unwrap_or_default();
+    if now != CLIENT_CPU.to_string() {
+        return Err(format!("--pin: this process is allowed CPUs {now:?} after taskset, expected {CLIENT_CPU}"));
+    }
+    Ok(now)
+}
+
+/// The CPUs the server's backends may run on: `Cpus_allowed_list` of the backend serving a
+/// connection (backends inherit the postmaster's affinity); None when the server is not local
+/// or its /proc entry is not readable.
+fn server_cpus(url: &str) -> Option<String> {
+    let pid = block_on(async {
+        let c = crate::rust_impls::raw_connect(url).await.ok()?;
+        let r = c.query_one("SELECT pg_backend_pid()", &[]).await.ok()?;
+        Some(r.get::<_, i32>(0))
+    })
+    .ok()
+    .flatten()?;
+    cpus_allowed(&pid.to_string())
 }
 
 /// Replaces the database name of a postgres URL (and optionally host:port).
@@ -709,6 +758,23 @@ impl Ctx<'_> {
 
 pub fn main(args: &[String]) -> Result<(), String> {
     let o = parse_options(args)?;
+    // First, before any thread exists: pin this process (and so every child) to the client core.
+    let client_cpus = if o.pin { pin_self()? } else { cpus_allowed("self").unwrap_or_else(|| "?".into()) };
+    let server = server_cpus(&o.url);
+    let pinning = if o.pin {
+        let srv = match &server {
+            Some(c) if *c == "0" => "server on core 0 (its backends' Cpus_allowed_list: 0)".to_string(),
+            Some(c) => format!("server NOT pinned (its backends may run on CPUs {c})"),
+            None => "server's CPUs unknown (not a local server, or /proc not readable)".to_string(),
+        };
+        format!("on — {srv}; client processes on core {client_cpus} (taskset)")
+    } else {
+        format!(
+            "off — server (CPUs {}) and client processes (CPUs {client_cpus}) share the machine",
+            server.as_deref().unwrap_or("?")
+        )
+    };
+    eprintln!("fab: CPU pinning {pinning}");
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let tmp = std::env::temp_dir().join(format!("fab-{}", std::process::id()));
@@ -828,12 +894,14 @@ pub fn main(args: &[String]) -> Result<(), String> {
     }
 
     let elapsed = started.elapsed();
-    let rep = build_report(&o, &wls, &samples, &status, &notes, &w8_rows, elapsed);
+    let mut rep = build_report(&o, &wls, &samples, &status, &notes, &w8_rows, elapsed);
+    rep.pinning = pinning;
     let md = report::markdown_table(&rep);
     let targets = report::targets(&rep);
     println!("{}", report::header(&rep));
     println!("{md}");
     println!("{targets}");
+    println!("{}", report::best_peer_summary(&rep));
     report::write_all(&rep, &o.out, &here).map_err(|e| format!("writing results: {e}"))?;
     let _ = std::fs::remove_dir_all(&tmp);
     Ok(())
@@ -945,6 +1013,8 @@ fn build_report(
                     is_baseline: im.id == w.baseline,
                     status: status.get(&key).cloned(),
                     note: notes.get(&key).cloned(),
+                    vs_best_peer: None,
+                    best_peer: None,
                 });
             }
         }
@@ -971,8 +1041,11 @@ fn build_report(
             is_baseline: *id == RAW,
             status: r.as_ref().err().cloned(),
             note: None,
+            vs_best_peer: None,
+            best_peer: None,
         });
     }
+    report::annotate_best_peers(&mut cells);
     Report {
         quick: o.quick,
         rounds: o.rounds,
@@ -982,5 +1055,6 @@ fn build_report(
         elapsed,
         env: report::environment(o),
         notes: o.notes.clone(),
+        pinning: String::new(),
     }
 }

@@ -28,6 +28,135 @@ pub struct Cell {
     /// "n/a (...)", "unavailable (...)" or "error: ..." when there is no value.
     pub status: Option<String>,
     pub note: Option<String>,
+    /// fastasyncpg rows: how many times better than the best peer of the same workload and
+    /// metric (value ÷ best for ↑ metrics, best ÷ value for ↓ ones; above 1 is ahead). Set by
+    /// [`annotate_best_peers`].
+    pub vs_best_peer: Option<f64>,
+    /// fastasyncpg rows: (impl id, label) of that best peer.
+    pub best_peer: Option<(String, String)>,
+}
+
+impl Cell {
+    /// (max − min) / median over the rounds; None for fewer than 2 rounds or no value.
+    pub fn spread_rel(&self) -> Option<f64> {
+        match self.value {
+            Some(v) if self.rounds > 1 && v != 0.0 => Some((self.max - self.min) / v.abs()),
+            _ => None,
+        }
+    }
+}
+
+/// A fastasyncpg row of the best-peer comparison: ids starting with `fastasyncpg`, except the
+/// 0.1.0 Python package (`fastasyncpg-py`), which is neither a fastasyncpg row nor a peer.
+pub fn is_fa_row(imp: &str) -> bool {
+    imp.starts_with("fastasyncpg") && !imp.starts_with(FA_PY)
+}
+
+/// A peer: every implementation that is not fastasyncpg (tokio-postgres, sqlx, asyncpg, psql,
+/// pgbench, …).
+pub fn is_peer(imp: &str) -> bool {
+    !imp.starts_with("fastasyncpg")
+}
+
+/// How many times better `v` is than `peer` (above 1: `v` is ahead). Memory is floored at 1 MB
+/// (below that it is noise), as in the chart.
+fn goodness(v: f64, peer: f64, higher_better: bool, unit: &str) -> Option<f64> {
+    let (v, peer) = if unit == "MB" { (v.max(1.0), peer.max(1.0)) } else { (v, peer) };
+    let r = if higher_better { v / peer } else { peer / v };
+    (r.is_finite() && r > 0.0).then_some(r)
+}
+
+/// Fills `vs_best_peer` / `best_peer` of every fastasyncpg row that has a value, against the
+/// best peer value of the same workload and metric.
+pub fn annotate_best_peers(cells: &mut [Cell]) {
+    for i in 0..cells.len() {
+        cells[i].vs_best_peer = None;
+        cells[i].best_peer = None;
+        let c = &cells[i];
+        let Some(v) = c.value.filter(|_| is_fa_row(&c.imp)) else { continue };
+        let best = cells
+            .iter()
+            .filter(|p| p.workload == c.workload && p.metric == c.metric && is_peer(&p.imp))
+            .filter_map(|p| p.value.filter(|x| x.is_finite()).map(|x| (x, p)))
+            .max_by(|a, b| {
+                let o = a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal);
+                if c.higher_better { o } else { o.reverse() }
+            });
+        if let Some((pv, p)) = best {
+            let (r, who) = (goodness(v, pv, c.higher_better, &c.unit), (p.imp.clone(), p.label.clone()));
+            cells[i].vs_best_peer = r;
+            cells[i].best_peer = r.map(|_| who);
+        }
+    }
+}
+
+/// One line per workload and metric: the best fastasyncpg row against the best peer.
+pub struct PeerLine {
+    pub workload: String,
+    pub title: String,
+    pub metric: String,
+    /// The workload's first (headline) metric: the one that is "met" or "not met".
+    pub primary: bool,
+    /// (fastasyncpg label, ratio, best peer label)
+    pub best: Option<(String, f64, String)>,
+    /// Why there is no ratio.
+    pub why: String,
+}
+
+pub fn peer_lines(rep: &Report) -> Vec<PeerLine> {
+    let mut out: Vec<PeerLine> = Vec::new();
+    for c in &rep.cells {
+        if out.iter().any(|l| l.workload == c.workload && l.metric == c.metric) {
+            continue;
+        }
+        let primary = !out.iter().any(|l| l.workload == c.workload);
+        let same = || rep.cells.iter().filter(|x| x.workload == c.workload && x.metric == c.metric);
+        let best = same()
+            .filter_map(|x| Some((x, x.vs_best_peer?)))
+            .max_by(|a, b| a.1.partial_cmp(&b.1).unwrap_or(std::cmp::Ordering::Equal))
+            .map(|(x, r)| (x.label.clone(), r, x.best_peer.as_ref().map(|b| b.1.clone()).unwrap_or_default()));
+        let why = if !same().any(|x| is_fa_row(&x.imp) && x.value.is_some()) {
+            "no fastasyncpg number".to_string()
+        } else if !same().any(|x| is_peer(&x.imp) && x.value.is_some()) {
+            "no peer produced a number".to_string()
+        } else {
+            String::new()
+        };
+        out.push(PeerLine { workload: c.workload.clone(), title: c.title.clone(), metric: c.metric.clone(), primary, best, why });
+    }
+    out
+}
+
+/// "W3 …: fastasyncpg 1.05× best peer (sqlx query_as) — met", one line per workload (its
+/// headline metric; the other metrics of the workload follow on the same line, unjudged).
+pub fn best_peer_summary(rep: &Report) -> String {
+    let mut s = String::from(
+        "### Against the best peer\n\n\
+         The best fastasyncpg row of each workload against the best peer (every implementation that is not \
+         fastasyncpg and produced a number; fastasyncpg-py 0.1.0 is neither), on the workload's headline metric: \
+         met when fastasyncpg is at least as good (× best peer ≥ 1; for ↓ metrics the ratio is best ÷ value). \
+         Other metrics of the workload follow, unjudged. The fastasyncpg row is named in brackets.\n\n",
+    );
+    let lines = peer_lines(rep);
+    for l in lines.iter().filter(|l| l.primary) {
+        let head = match &l.best {
+            Some((fa, r, peer)) => format!(
+                "fastasyncpg {} best peer ({peer}) — {} [{fa}]",
+                fmt_ratio_judged(*r),
+                if *r >= 1.0 { "met" } else { "**not met**" }
+            ),
+            None => format!("n/a ({})", l.why),
+        };
+        let mut rest = Vec::new();
+        for o in lines.iter().filter(|o| !o.primary && o.workload == l.workload) {
+            if let Some((fa, r, peer)) = &o.best {
+                rest.push(format!("{}: {} best peer ({peer}) [{fa}]", o.metric, fmt_ratio_judged(*r)));
+            }
+        }
+        let rest = if rest.is_empty() { String::new() } else { format!("; {}", rest.join("; ")) };
+        let _ = writeln!(s, "- {}: {head}{rest}", l.title);
+    }
+    s
 }
 
 pub struct Report {
@@ -39,6 +168,8 @@ pub struct Report {
     pub elapsed: Duration,
     pub env: Vec<(String, String)>,
     pub notes: Vec<String>,
+    /// "on (…)" / "off": CPU pinning of server and client (`--pin`).
+    pub pinning: String,
 }
 
 impl Report {
@@ -93,6 +224,15 @@ fn fmt_ratio(r: f64) -> String {
     }
 }
 
+/// `fmt_ratio`, but never "1.00×" for a ratio just below 1 (which is "not met").
+fn fmt_ratio_judged(r: f64) -> String {
+    if (0.995..1.0).contains(&r) {
+        format!("{:.3}×", (r * 1000.0).floor() / 1000.0)
+    } else {
+        fmt_ratio(r)
+    }
+}
+
 pub fn header(rep: &Report) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "## fastasyncpg side-by-side benchmark — {}", rep.date);
@@ -107,13 +247,16 @@ pub fn header(rep: &Report) -> String {
         let _ = writeln!(s, "\nFull run: {} interleaved rounds; median and min–max over rounds.", rep.rounds);
     }
     let _ = writeln!(s, "Elapsed (measuring only): {:.0}s.", rep.elapsed.as_secs_f64());
+    if !rep.pinning.is_empty() {
+        let _ = writeln!(s, "CPU pinning: {}.", rep.pinning);
+    }
     s
 }
 
 pub fn markdown_table(rep: &Report) -> String {
     let mut s = String::new();
-    s.push_str("| Workload | Implementation | Median | Spread (min–max) | Unit | × tokio-postgres |\n");
-    s.push_str("|---|---|---:|---:|---|---:|\n");
+    s.push_str("| Workload | Implementation | Median | Spread (min–max) | Unit | × tokio-postgres | × best peer |\n");
+    s.push_str("|---|---|---:|---:|---|---:|---:|\n");
     let mut last = String::new();
     for c in &rep.cells {
         let title = if c.title != last { c.title.clone() } else { String::new() };
@@ -122,7 +265,10 @@ pub fn markdown_table(rep: &Report) -> String {
         let (med, spread, ratio) = match c.value {
             Some(v) => (
                 fmt_num(v),
-                if c.rounds > 1 { format!("{}–{}", fmt_num(c.min), fmt_num(c.max)) } else { "(1 run)".into() },
+                match c.spread_rel() {
+                    Some(sr) => format!("{}–{} ({:.0}%)", fmt_num(c.min), fmt_num(c.max), sr * 100.0),
+                    None => "(1 run)".into(),
+                },
                 if c.is_baseline {
                     "1.00 (baseline)".into()
                 } else {
@@ -135,9 +281,18 @@ pub fn markdown_table(rep: &Report) -> String {
             Some(n) => format!("{} ({n})", c.label),
             None => c.label.clone(),
         };
-        let _ = writeln!(s, "| {title} | {label} | {med} | {spread} | {} {arrow} | {ratio} |", c.unit);
+        let peer = match (&c.vs_best_peer, &c.best_peer) {
+            (Some(r), Some((_, who))) => format!("{} ({who})", fmt_ratio(*r)),
+            _ => String::new(),
+        };
+        let _ = writeln!(s, "| {title} | {label} | {med} | {spread} | {} {arrow} | {ratio} | {peer} |", c.unit);
     }
-    s.push_str("\n↑ higher is better, ↓ lower is better. The ratio is value ÷ tokio-postgres's value of the same metric.\n");
+    s.push_str(
+        "\n↑ higher is better, ↓ lower is better. × tokio-postgres is value ÷ tokio-postgres's value of the same metric. \
+         × best peer (fastasyncpg rows) is how many times better than the best peer of the same workload and metric \
+         — value ÷ best for ↑, best ÷ value for ↓ (memory floored at 1 MB), so above 1 is ahead either way. \
+         The percentage after min–max is the relative spread (max − min) ÷ median.\n",
+    );
     s
 }
 
@@ -331,6 +486,13 @@ fn json_results(rep: &Report) -> serde_json::Value {
                 m["max"] = serde_json::json!(c.max);
                 m["rounds"] = serde_json::json!(c.rounds);
                 m["ratio_to_tokio_postgres"] = serde_json::json!(c.ratio);
+                m["spread_rel"] = serde_json::json!(c.spread_rel());
+            }
+            if let (Some(r), Some((id, label))) = (c.vs_best_peer, &c.best_peer) {
+                m["vs_best_peer"] = serde_json::json!(r);
+                m["best_peer"] = serde_json::json!(id);
+                m["best_peer_label"] = serde_json::json!(label);
+                m["best_peer_met"] = serde_json::json!(r >= 1.0);
             }
             if let Some(s) = &c.status {
                 m["status"] = serde_json::json!(s);
@@ -466,6 +628,8 @@ pub fn write_all(rep: &Report, out: &Path, bench_dir: &Path) -> std::io::Result<
     md.push_str(&markdown_table(rep));
     md.push('\n');
     md.push_str(&targets(rep));
+    md.push('\n');
+    md.push_str(&best_peer_summary(rep));
     md.push_str("\n### Method\n\n");
     md.push_str(&format!(
         "- One throwaway PostgreSQL server (fsync off), pgbench data at scale {}, Chinook, a 200-table schema; clients and server share the machine.\n",
@@ -478,6 +642,11 @@ pub fn write_all(rep: &Report, out: &Path, bench_dir: &Path) -> std::io::Result<
     md.push_str("- W7: VmHWM reset (clear_refs 5) after connecting, growth = VmHWM after − VmRSS before.\n");
     md.push_str("- W9–W11 read (W10 writes) a table of their own; psql and the fastasyncpg CLI are timed as whole processes (start, connect, COPY, exit), the libraries from after connecting.\n");
     md.push_str("- W8: callgrind instruction count of the client process with N gets minus with 0 gets, ÷ N.\n");
+    md.push_str("- Median and min–max over rounds; the relative spread (max − min) ÷ median is printed after min–max and stored \
+                 as `spread_rel` in `latest.json` — a row whose spread is wider than its distance to a peer does not rank them.\n");
+    md.push_str("- × best peer: each fastasyncpg row against the best implementation that is not fastasyncpg (fastasyncpg-py 0.1.0 \
+                 excluded from both sides) of the same workload and metric; above 1 is ahead (`vs_best_peer`, `best_peer` in `latest.json`).\n");
+    let _ = writeln!(md, "- CPU pinning: {}.", if rep.pinning.is_empty() { "off" } else { &rep.pinning });
     for n in &rep.notes {
         let _ = writeln!(md, "- {n}");
     }
@@ -513,6 +682,10 @@ pub fn cells_from_json(v: &serde_json::Value) -> Vec<Cell> {
                 is_baseline: e.get("baseline").and_then(|x| x.as_bool()).unwrap_or_else(|| st("impl") == RAW),
                 status: e.get("status").and_then(|x| x.as_str()).map(String::from),
                 note: None,
+                vs_best_peer: f("vs_best_peer"),
+                best_peer: e.get("best_peer").and_then(|x| x.as_str()).map(|id| {
+                    (id.to_string(), e.get("best_peer_label").and_then(|x| x.as_str()).unwrap_or(id).to_string())
+                }),
             }
         })
         .collect()
