@@ -282,7 +282,7 @@ pub fn markdown_table(rep: &Report) -> String {
             None => c.label.clone(),
         };
         let peer = match (&c.vs_best_peer, &c.best_peer) {
-            (Some(r), Some((_, who))) => format!("{} ({who})", fmt_ratio(*r)),
+            (Some(r), Some((_, who))) => format!("{} ({who})", fmt_ratio_judged(*r)),
             _ => String::new(),
         };
         let _ = writeln!(s, "| {title} | {label} | {med} | {spread} | {} {arrow} | {ratio} | {peer} |", c.unit);
