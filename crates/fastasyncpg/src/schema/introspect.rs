@@ -91,14 +91,17 @@ fn key_names(cols: &[(i64, ColumnMeta)], attnums: &str) -> Vec<String> {
         .collect()
 }
 
+/// One foreign key as its rows arrive: constraint oid, name, referenced schema and table, and
+/// per key part (position, attnum, referenced column name).
+type RawFk = (i64, String, String, String, Vec<(i64, i64, Option<String>)>);
+
 #[derive(Default)]
 struct Rel {
     meta: Option<(TableMeta, bool)>,
     cols: Vec<(i64, ColumnMeta)>,
     pk: Option<String>,
     uniques: Vec<(UniqueKey, String)>,
-    // constraint oid -> (name, ref schema, ref table, (position, attnum, ref column))
-    fks: Vec<(i64, String, String, String, Vec<(i64, i64, Option<String>)>)>,
+    fks: Vec<RawFk>,
 }
 
 const T: usize = 4; // the first text column
