@@ -1,5 +1,5 @@
-//! Loading the schema snapshot: one SQL statement builds the whole snapshot as one JSON
-//! document (`json_agg` over the catalogs), sent with the simple query protocol so the refresh
+//! Loading the schema snapshot: one SQL statement returns the whole snapshot as rows of
+//! several kinds (see `introspect.sql`), sent with the simple query protocol so the refresh
 //! is exactly one round trip, whatever the number of tables.
 //!
 //! Schemas are chosen by namespace (every non-system schema the user can use, or a given list),
@@ -8,8 +8,7 @@
 
 use std::sync::atomic::Ordering;
 
-use serde::Deserialize;
-use tokio_postgres::SimpleQueryMessage;
+use tokio_postgres::{SimpleQueryMessage, SimpleQueryRow};
 
 use super::model::{
     ColumnMeta, Domain, EnumType, ForeignKey, Identity, RelKind, Schema, TableMeta, UniqueKey,
@@ -47,188 +46,231 @@ pub(crate) async fn load(conn: &Conn, schemas: Option<&[String]>) -> Result<Sche
     let sql = introspect_sql(schemas);
     conn.queries.fetch_add(1, Ordering::Relaxed);
     let msgs = conn.client.simple_query(&sql).await?;
-    let text = msgs
-        .iter()
-        .find_map(|m| match m {
-            SimpleQueryMessage::Row(r) => r.get(0),
-            _ => None,
+    let rows = msgs.iter().filter_map(|m| match m {
+        SimpleQueryMessage::Row(r) => Some(r),
+        _ => None,
+    });
+    parse(rows)
+}
+
+fn bad(what: &str) -> Error {
+    Error::decode(format!("cannot read the schema snapshot: {what}"))
+}
+
+fn int(r: &SimpleQueryRow, i: usize) -> Result<i64> {
+    r.get(i)
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| bad("bad number"))
+}
+
+fn text(r: &SimpleQueryRow, i: usize) -> Result<String> {
+    r.get(i)
+        .map(str::to_string)
+        .ok_or_else(|| bad("missing value"))
+}
+
+fn opt(r: &SimpleQueryRow, i: usize) -> Option<String> {
+    r.get(i).map(str::to_string)
+}
+
+fn flag(r: &SimpleQueryRow, i: usize) -> bool {
+    matches!(r.get(i), Some("true" | "t"))
+}
+
+/// Names for an `int2vector` of attnums (`"1 3"`), from the relation's columns; attnum 0 (an
+/// expression) and unknown ones are left out.
+fn key_names(cols: &[(i64, ColumnMeta)], attnums: &str) -> Vec<String> {
+    attnums
+        .split_whitespace()
+        .filter_map(|n| n.parse::<i64>().ok())
+        .filter_map(|n| {
+            cols.binary_search_by_key(&n, |c| c.0)
+                .ok()
+                .map(|i| cols[i].1.name.clone())
         })
-        .ok_or_else(|| Error::decode("schema introspection returned no row"))?;
-    parse(text)
+        .collect()
 }
 
-#[derive(Deserialize)]
-struct RawSchema {
-    search_path: Option<Vec<String>>,
-    schemas: Option<Vec<String>>,
-    relations: Vec<RawRel>,
-    enums: Vec<RawEnum>,
-    domains: Vec<RawDomain>,
+/// One foreign key as its rows arrive: constraint oid, name, referenced schema and table, and
+/// per key part (position, attnum, referenced column name).
+type RawFk = (i64, String, String, String, Vec<(i64, i64, Option<String>)>);
+
+#[derive(Default)]
+struct Rel {
+    meta: Option<(TableMeta, bool)>,
+    cols: Vec<(i64, ColumnMeta)>,
+    pk: Option<String>,
+    uniques: Vec<(UniqueKey, String)>,
+    fks: Vec<RawFk>,
 }
 
-#[derive(Deserialize)]
-struct RawRel {
-    schema: String,
-    name: String,
-    kind: String,
-    partition: bool,
-    visible: bool,
-    comment: Option<String>,
-    columns: Option<Vec<RawCol>>,
-    pk: Option<Vec<String>>,
-    uniques: Option<Vec<RawUnique>>,
-    foreign_keys: Option<Vec<RawFk>>,
-}
+const T: usize = 4; // the first text column
 
-#[derive(Deserialize)]
-struct RawCol {
-    name: String,
-    #[serde(rename = "type")]
-    type_name: String,
-    oid: u32,
-    not_null: bool,
-    default: Option<String>,
-    identity: String,
-    generated: String,
-    comment: Option<String>,
-}
-
-#[derive(Deserialize)]
-struct RawUnique {
-    name: String,
-    constraint: Option<String>,
-    partial: bool,
-    columns: Option<Vec<String>>,
-    expression: bool,
-}
-
-#[derive(Deserialize)]
-struct RawFk {
-    name: String,
-    ref_schema: String,
-    ref_table: String,
-    columns: Option<Vec<String>>,
-    ref_columns: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct RawEnum {
-    schema: String,
-    name: String,
-    oid: u32,
-    labels: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-struct RawDomain {
-    schema: String,
-    name: String,
-    oid: u32,
-    base: String,
-    not_null: bool,
-    default: Option<String>,
-}
-
-fn parse(text: &str) -> Result<Schema> {
-    let raw: RawSchema = serde_json::from_str(text)
-        .map_err(|e| Error::decode(format!("cannot read the schema snapshot: {e}")))?;
-    let relations = raw
-        .relations
-        .into_iter()
-        .filter_map(|r| {
-            let kind = RelKind::from_code(&r.kind)?;
-            let columns = r
-                .columns
-                .unwrap_or_default()
-                .into_iter()
-                .map(|c| ColumnMeta {
-                    serial: c
-                        .default
+fn parse<'a>(rows: impl Iterator<Item = &'a SimpleQueryRow>) -> Result<Schema> {
+    let mut schemas: Vec<(i64, String, bool)> = Vec::new();
+    let mut rels: Vec<Rel> = Vec::new();
+    let mut enums: Vec<(i64, EnumType)> = Vec::new();
+    let mut domains: Vec<(i64, Domain)> = Vec::new();
+    for r in rows {
+        let kind = int(r, 0)?;
+        let k1 = int(r, 1)?;
+        if (1..=5).contains(&kind) {
+            let i = usize::try_from(k1 - 1).map_err(|_| bad("bad relation number"))?;
+            if rels.len() <= i {
+                rels.resize_with(i + 1, Rel::default);
+            }
+        }
+        match kind {
+            0 => schemas.push((k1, text(r, T)?, flag(r, T + 1))),
+            1 => {
+                let Some(kind) = r.get(T + 2).and_then(RelKind::from_code) else {
+                    continue;
+                };
+                rels[(k1 - 1) as usize].meta = Some((
+                    TableMeta {
+                        schema: text(r, T)?,
+                        name: text(r, T + 1)?,
+                        kind,
+                        is_partition: flag(r, T + 3),
+                        comment: opt(r, T + 5),
+                        columns: Vec::new(),
+                        primary_key: Vec::new(),
+                        foreign_keys: Vec::new(),
+                        uniques: Vec::new(),
+                        sql_name: String::new(),
+                        col_index: Default::default(),
+                    },
+                    flag(r, T + 4),
+                ));
+            }
+            2 => {
+                let default = opt(r, T + 4);
+                let col = ColumnMeta {
+                    serial: default
                         .as_deref()
                         .is_some_and(|d| d.starts_with("nextval(")),
-                    identity: match c.identity.as_str() {
-                        "a" => Some(Identity::Always),
-                        "d" => Some(Identity::ByDefault),
+                    identity: match r.get(T + 5) {
+                        Some("a") => Some(Identity::Always),
+                        Some("d") => Some(Identity::ByDefault),
                         _ => None,
                     },
-                    generated: c.generated == "s",
-                    name: c.name,
-                    type_name: c.type_name,
-                    type_oid: c.oid,
-                    not_null: c.not_null,
-                    default: c.default,
-                    comment: c.comment,
+                    generated: r.get(T + 6) == Some("s"),
+                    name: text(r, T)?,
+                    type_name: text(r, T + 1)?,
+                    type_oid: u32::try_from(int(r, T + 2)?).map_err(|_| bad("bad oid"))?,
+                    not_null: flag(r, T + 3),
+                    default,
+                    comment: opt(r, T + 7),
+                };
+                rels[(k1 - 1) as usize].cols.push((int(r, 2)?, col));
+            }
+            3 => rels[(k1 - 1) as usize].pk = opt(r, T),
+            4 => rels[(k1 - 1) as usize].uniques.push((
+                UniqueKey {
+                    index: text(r, T)?,
+                    constraint: opt(r, T + 1),
+                    columns: Vec::new(),
+                    partial: flag(r, T + 2),
+                    expression: flag(r, T + 3),
+                },
+                text(r, T + 4)?,
+            )),
+            5 => {
+                let fks = &mut rels[(k1 - 1) as usize].fks;
+                let oid = int(r, 2)?;
+                let at = match fks.iter().position(|f| f.0 == oid) {
+                    Some(at) => at,
+                    None => {
+                        fks.push((
+                            oid,
+                            text(r, T)?,
+                            text(r, T + 1)?,
+                            text(r, T + 2)?,
+                            Vec::new(),
+                        ));
+                        fks.len() - 1
+                    }
+                };
+                fks[at].4.push((int(r, 3)?, int(r, T + 3)?, opt(r, T + 4)));
+            }
+            6 => enums.push((
+                k1,
+                EnumType {
+                    schema: text(r, T)?,
+                    name: text(r, T + 1)?,
+                    oid: u32::try_from(int(r, T + 2)?).map_err(|_| bad("bad oid"))?,
+                    labels: match r.get(T + 3) {
+                        Some(j) => serde_json::from_str(j).map_err(|e| bad(&e.to_string()))?,
+                        None => Vec::new(),
+                    },
+                },
+            )),
+            7 => domains.push((
+                k1,
+                Domain {
+                    schema: text(r, T)?,
+                    name: text(r, T + 1)?,
+                    oid: u32::try_from(int(r, T + 2)?).map_err(|_| bad("bad oid"))?,
+                    base_type: text(r, T + 3)?,
+                    not_null: flag(r, T + 4),
+                    default: opt(r, T + 5),
+                },
+            )),
+            _ => {}
+        }
+    }
+    schemas.sort_by_key(|s| s.0);
+    enums.sort_by_key(|e| e.0);
+    domains.sort_by_key(|d| d.0);
+    let relations = rels
+        .into_iter()
+        .filter_map(|mut r| {
+            let (mut t, visible) = r.meta.take()?;
+            r.cols.sort_by_key(|c| c.0);
+            t.primary_key =
+                r.pk.as_deref()
+                    .map(|k| key_names(&r.cols, k))
+                    .unwrap_or_default();
+            // index and constraint names sort bytewise, as PostgreSQL's `name` type does
+            r.uniques.sort_by(|a, b| a.0.index.cmp(&b.0.index));
+            t.uniques = r
+                .uniques
+                .into_iter()
+                .map(|(mut u, key)| {
+                    u.columns = key_names(&r.cols, &key);
+                    u
                 })
                 .collect();
-            let visible = r.visible;
-            Some((
-                TableMeta {
-                    schema: r.schema,
-                    name: r.name,
-                    kind,
-                    is_partition: r.partition,
-                    comment: r.comment,
-                    columns,
-                    primary_key: r.pk.unwrap_or_default(),
-                    foreign_keys: r
-                        .foreign_keys
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|f| ForeignKey {
-                            name: f.name,
-                            columns: f.columns.unwrap_or_default(),
-                            ref_schema: f.ref_schema,
-                            ref_table: f.ref_table,
-                            ref_columns: f.ref_columns.unwrap_or_default(),
-                        })
-                        .collect(),
-                    uniques: r
-                        .uniques
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|u| UniqueKey {
-                            index: u.name,
-                            constraint: u.constraint,
-                            columns: u.columns.unwrap_or_default(),
-                            partial: u.partial,
-                            expression: u.expression,
-                        })
-                        .collect(),
-                    sql_name: String::new(),
-                    col_index: Default::default(),
-                },
-                visible,
-            ))
-        })
-        .collect();
-    let enums = raw
-        .enums
-        .into_iter()
-        .map(|e| EnumType {
-            schema: e.schema,
-            name: e.name,
-            oid: e.oid,
-            labels: e.labels.unwrap_or_default(),
-        })
-        .collect();
-    let domains = raw
-        .domains
-        .into_iter()
-        .map(|d| Domain {
-            schema: d.schema,
-            name: d.name,
-            oid: d.oid,
-            base_type: d.base,
-            not_null: d.not_null,
-            default: d.default,
+            r.fks.sort_by(|a, b| a.1.cmp(&b.1));
+            t.foreign_keys = r
+                .fks
+                .into_iter()
+                .map(|(_, name, ref_schema, ref_table, mut parts)| {
+                    parts.sort_by_key(|p| p.0);
+                    let attnums: Vec<String> = parts.iter().map(|p| p.1.to_string()).collect();
+                    ForeignKey {
+                        name,
+                        columns: key_names(&r.cols, &attnums.join(" ")),
+                        ref_schema,
+                        ref_table,
+                        ref_columns: parts.into_iter().filter_map(|p| p.2).collect(),
+                    }
+                })
+                .collect();
+            t.columns = r.cols.into_iter().map(|c| c.1).collect();
+            Some((t, visible))
         })
         .collect();
     Ok(Schema::new(
-        raw.search_path.unwrap_or_default(),
-        raw.schemas.unwrap_or_default(),
+        schemas
+            .iter()
+            .filter(|s| s.2)
+            .map(|s| s.1.clone())
+            .collect(),
+        schemas.into_iter().map(|s| s.1).collect(),
         relations,
-        enums,
-        domains,
+        enums.into_iter().map(|e| e.1).collect(),
+        domains.into_iter().map(|d| d.1).collect(),
     ))
 }
 
