@@ -59,7 +59,7 @@ use crate::error::{Error, ErrorKind, Result};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ResetPolicy {
     /// Reset only a connection whose user ran SQL that may change session state (see the
-    /// classification rule in the crate's `docs/pool.md`): `SET`, `SET ROLE`, `set_config`,
+    /// classification rule in the README's "Pools in production"): `SET`, `SET ROLE`, `set_config`,
     /// advisory locks, `LISTEN`, temporary tables, `PREPARE`, cursors, any DDL or statement
     /// that is not a plain `SELECT`/`INSERT`/`UPDATE`/`DELETE`/`WITH`/`VALUES`. A clean
     /// workload pays nothing. Session state changed inside a server function (one that calls
