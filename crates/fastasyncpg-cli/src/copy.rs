@@ -241,7 +241,18 @@ pub(crate) async fn load(
         tx.copy_to_table(name, reader, &copy).await
     }
     .await;
-    if let Some(b) = &bar {
+    finish_load(tx, r, bar.as_ref(), table, started).await
+}
+
+/// Ends a load: commits and prints the summary, or rolls back and says nothing was changed.
+async fn finish_load(
+    tx: fastasyncpg::Transaction,
+    r: fastasyncpg::Result<u64>,
+    bar: Option<&ProgressBar>,
+    table: &str,
+    started: Instant,
+) -> Result<(), BoxError> {
+    if let Some(b) = bar {
         b.finish_and_clear();
     }
     match r {
@@ -584,20 +595,7 @@ async fn load_jsonl(
         tx.copy_records_to_table(name, &mut lines, &copy).await
     }
     .await;
-    if let Some(b) = &bar {
-        b.finish_and_clear();
-    }
-    match r {
-        Ok(n) => {
-            tx.commit().await?;
-            summary(&format!("loaded into {table}:"), n, started);
-            Ok(())
-        }
-        Err(e) => {
-            let _ = tx.rollback().await;
-            Err(format!("load into {table} failed, nothing was changed: {e}").into())
-        }
-    }
+    finish_load(tx, r, bar.as_ref(), table, started).await
 }
 
 /// Decodes COPY text-format escapes (`\\`, `\n`, `\t`…) on the way to `inner`: turns the text

@@ -47,8 +47,8 @@ pub(crate) struct LocalServer {
 /// The unprivileged account used when we run as root.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct RunAs {
-    uid: u32,
-    gid: u32,
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
 }
 
 /// What a [`ServerOptions::prepare`] step gets: the server's directory, before postgres starts.
@@ -423,8 +423,10 @@ pub(crate) fn process_token() -> u64 {
     })
 }
 
-/// Creates a fresh mode-0700 directory under the temp dir, owned by `run_as`.
-fn make_temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, String> {
+/// Creates a fresh mode-0700 directory `<prefix>-<pid>-<n>-<token>` under the temp dir (or
+/// `/tmp` when that path is long: unix socket paths are limited to ~107 bytes), owned by
+/// `run_as`.
+pub(crate) fn make_temp_dir_named(prefix: &str, run_as: Option<RunAs>) -> Result<PathBuf, String> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut base = std::env::temp_dir();
     // Unix socket paths are limited to ~107 bytes ("<dir>/.s.PGSQL.NNNNN").
@@ -432,7 +434,7 @@ fn make_temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, String> {
         base = PathBuf::from("/tmp");
     }
     let name = format!(
-        "fastasyncpg-{}-{}-{:06x}",
+        "{prefix}-{}-{}-{:06x}",
         std::process::id(),
         COUNTER.fetch_add(1, Ordering::Relaxed),
         process_token() & 0xff_ffff
@@ -451,6 +453,11 @@ fn make_temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, String> {
         return Err(format!("cannot set up {}: {e}", dir.display()));
     }
     Ok(dir)
+}
+
+/// The server's temporary directory.
+fn make_temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, String> {
+    make_temp_dir_named("fastasyncpg", run_as)
 }
 
 /// Spawns `sh` that waits for this process to die, then stops postgres and removes `dir`.

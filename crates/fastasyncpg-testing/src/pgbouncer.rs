@@ -13,14 +13,14 @@
 use std::fs;
 use std::io::{Read, Seek, SeekFrom};
 use std::net::TcpStream;
-use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{chown, MetadataExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::str::FromStr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::local::RunAs;
 use crate::TestServer;
 
 /// How long to wait for PgBouncer to accept connections.
@@ -221,12 +221,6 @@ fn find_pgbouncer() -> Result<PathBuf, String> {
         .ok_or_else(|| INSTALL_HINT.to_string())
 }
 
-#[derive(Clone, Copy)]
-struct RunAs {
-    uid: u32,
-    gid: u32,
-}
-
 /// The account PgBouncer runs as when we are root: the owner of the server's directory (the
 /// account the server itself runs as), else `postgres`.
 fn unprivileged(server: &TestServer) -> Result<RunAs, String> {
@@ -259,26 +253,7 @@ fn unprivileged(server: &TestServer) -> Result<RunAs, String> {
 }
 
 fn make_dir(run_as: Option<RunAs>) -> Result<PathBuf, String> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = PathBuf::from("/tmp").join(format!(
-        "fastasyncpg-pgbouncer-{}-{}-{:06x}",
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed),
-        crate::local::process_token() & 0xff_ffff
-    ));
-    fs::create_dir(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let setup = || -> std::io::Result<()> {
-        fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))?;
-        if let Some(u) = run_as {
-            chown(&dir, Some(u.uid), Some(u.gid))?;
-        }
-        Ok(())
-    };
-    if let Err(e) = setup() {
-        let _ = fs::remove_dir_all(&dir);
-        return Err(format!("cannot set up {}: {e}", dir.display()));
-    }
-    Ok(dir)
+    crate::local::make_temp_dir_named("fastasyncpg-pgbouncer", run_as)
 }
 
 fn write_file(path: &Path, text: &str, run_as: Option<RunAs>) -> Result<(), String> {
