@@ -13,7 +13,7 @@ use crate::args::IntoArgs;
 use crate::audit::AuditHook;
 use crate::config::{ConnectOptions, PoolOptions, StatementCacheMode};
 use crate::conn::{as_params, coerce_args, Conn, Notification};
-use crate::connect::Connector;
+use crate::connect::{Connector, TargetSessionAttrs};
 use crate::error::{Error, ErrorKind, Result};
 use crate::pool::{pool_error, Manager, Object, Pool};
 use crate::results::Results;
@@ -245,6 +245,18 @@ impl Database {
         let checked = |r: Result<T>| {
             if let Err(e) = &r {
                 conn.note_error(e);
+                // A server that refuses writes although the settings asked for a writable one
+                // (a primary demoted, or made read-only, since the connection was opened): the
+                // pool must not hand this connection out again; a new one looks for the
+                // primary among the hosts.
+                if e.kind() == ErrorKind::ReadOnly
+                    && matches!(
+                        self.inner.opts.target_session_attrs,
+                        TargetSessionAttrs::ReadWrite | TargetSessionAttrs::Primary
+                    )
+                {
+                    conn.broken.store(true, Ordering::SeqCst);
+                }
             }
             r
         };

@@ -50,7 +50,7 @@ impl managed::Manager for Manager {
         if conn.tx_depth.load(Ordering::SeqCst) > 0 || conn.broken.load(Ordering::SeqCst) {
             // Never hand out a connection that may still be inside a transaction.
             return Err(RecycleError::message(
-                "connection was left inside a transaction",
+                "connection was left inside a transaction, or found unusable",
             ));
         }
         if self.pool.max_queries > 0

@@ -1,7 +1,9 @@
 //! Host lists, `target_session_attrs` and `load_balance_hosts` against the throwaway server
 //! (the primary/standby failover tests are in `replicas.rs`).
 
-use fastasyncpg::{ConnectOptions, ErrorKind, TargetSessionAttrs};
+use std::time::Duration;
+
+use fastasyncpg::{args, ConnectOptions, ErrorKind, TargetSessionAttrs};
 
 /// A TCP port on 127.0.0.1 where nothing listens.
 fn dead_port() -> u16 {
@@ -184,4 +186,83 @@ async fn env_attrs_child() {
             println!("child: refused");
         }
     }
+}
+
+#[tokio::test]
+async fn a_read_write_pool_leaves_a_primary_that_became_read_only() {
+    // Host A is writable, then turns read-only (as a demoted primary would); host B is
+    // writable. A read-write pool's writes fail on A at most once per pooled connection, then
+    // go to B without a restart of the program.
+    let a = tokio::task::spawn_blocking(fastasyncpg_testing::TestServer::start)
+        .await
+        .unwrap()
+        .unwrap();
+    let name = a.fresh_db_name("demote").await.unwrap();
+    let b = fastasyncpg_testing::TestServer::global().unwrap();
+    let b_admin = fastasyncpg::connect(&b.url("postgres")).await.unwrap();
+    b_admin
+        .execute(&format!("CREATE DATABASE \"{name}\""), ())
+        .await
+        .unwrap();
+    let dsn = format!(
+        "host=127.0.0.1,127.0.0.1 port={},{} user=fastasyncpg dbname={name} sslmode=disable target_session_attrs=read-write",
+        a.port(),
+        b.port()
+    );
+    let pool = ConnectOptions::parse(&dsn)
+        .unwrap()
+        .create_pool(fastasyncpg::PoolOptions::default().min_size(2).max_size(2))
+        .await
+        .unwrap();
+    let port = |db: fastasyncpg::Database| async move {
+        db.fetchval::<i32>("SELECT inet_server_port()", ())
+            .await
+            .unwrap() as u16
+    };
+    assert_eq!(port(pool.clone()).await, a.port());
+    for url in [a.url(&name), b.url(&name)] {
+        let c = fastasyncpg::connect(&url).await.unwrap();
+        c.execute("CREATE TABLE t (x int)", ()).await.unwrap();
+    }
+    let a_admin = fastasyncpg::connect(&a.url(&name)).await.unwrap();
+    // Two calls: a multi-statement string is one implicit transaction, where ALTER SYSTEM
+    // cannot run.
+    for sql in [
+        "ALTER SYSTEM SET default_transaction_read_only = on",
+        "SELECT pg_reload_conf()",
+    ] {
+        a_admin.execute(sql, ()).await.unwrap();
+    }
+    // Wait until A's sessions see it.
+    let probe = fastasyncpg::connect(&a.url(&name)).await.unwrap();
+    for _ in 0..200 {
+        let ro: String = probe
+            .fetchval("SHOW default_transaction_read_only", ())
+            .await
+            .unwrap();
+        if ro == "on" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut failed = 0;
+    for i in 0..20 {
+        match pool.execute("INSERT INTO t VALUES ($1)", args![i]).await {
+            Ok(_) => break,
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::ReadOnly, "{e}");
+                failed += 1;
+            }
+        }
+    }
+    assert!(failed <= 2, "{failed} writes failed for a pool of 2");
+    assert_eq!(port(pool.clone()).await, b.port());
+    let n: i64 = fastasyncpg::connect(&b.url(&name))
+        .await
+        .unwrap()
+        .fetchval("SELECT count(*) FROM t", ())
+        .await
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(pool);
 }
