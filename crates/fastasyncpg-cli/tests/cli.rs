@@ -1,21 +1,7 @@
 //! The `fastasyncpg` binary against a throwaway server.
 
-use std::process::Command;
-
-fn fastasyncpg(url: &str, args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_fastasyncpg"))
-        .arg("--url")
-        .arg(url)
-        .args(args)
-        .env_remove("DATABASE_URL")
-        .output()
-        .expect("run fastasyncpg");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
+mod common;
+use common::fastasyncpg;
 
 #[tokio::test]
 async fn q_prints_table_json_and_csv() {

@@ -1,37 +1,11 @@
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use fastasyncpg_testing::TestServer;
-use tokio_postgres::{Client, NoTls};
+use tokio_postgres::NoTls;
 
-async fn connect(url: &str) -> Client {
-    let (client, conn) = tokio_postgres::connect(url, NoTls)
-        .await
-        .unwrap_or_else(|e| panic!("connect {url}: {e:?}"));
-    tokio::spawn(conn);
-    client
-}
-
-async fn count(client: &Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap().get(0)
-}
-
-fn port_open(port: u16) -> bool {
-    TcpStream::connect(("127.0.0.1", port)).is_ok()
-}
-
-/// Polls `cond` for up to `secs` seconds.
-fn eventually(secs: u64, cond: impl Fn() -> bool) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if cond() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    cond()
-}
+mod common;
+use common::{connect, count, eventually, port_open};
 
 #[test]
 fn global_server_starts_once() {
