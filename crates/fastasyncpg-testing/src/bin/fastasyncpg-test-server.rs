@@ -12,13 +12,14 @@
 //!  "socket_admin_url": "postgresql://fastasyncpg@/postgres?host=/tmp/...&port=5433",
 //!  "db_url_template": "postgresql://fastasyncpg@127.0.0.1:5433/__DB__", "db_placeholder": "__DB__",
 //!  "chinook_template": "chinook_tpl_...", "host": "127.0.0.1", "socket_dir": "/tmp/...",
-//!  "port": 5433, "user": "fastasyncpg", "external": false}
+//!  "port": 5433, "user": "fastasyncpg", "external": false, "bin_dir": "/usr/lib/postgresql/15/bin"}
 //! ```
 //!
 //! (one line in reality). `admin_url` connects to the admin database over TCP; a database `d`
 //! is reached at `db_url_template` with `db_placeholder` replaced by `d`. Create databases from
 //! the template with `CREATE DATABASE d TEMPLATE <chinook_template>`, and never connect to the
-//! template itself. On a start-up failure it prints `{"error": "..."}` and exits with status 1.
+//! template itself. `bin_dir` holds `psql` and the other PostgreSQL programs (null when not
+//! found). On a start-up failure it prints `{"error": "..."}` and exits with status 1.
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
@@ -83,6 +84,12 @@ fn start() -> Result<String, String> {
         ("port", server.port().to_string()),
         ("user", json_str(server.user())),
         ("external", external.to_string()),
+        (
+            "bin_dir",
+            server
+                .bin_dir()
+                .map_or_else(|| String::from("null"), |d| json_str(&d.to_string_lossy())),
+        ),
     ];
     let body: Vec<String> = fields
         .iter()
