@@ -260,16 +260,16 @@ impl Database {
             }
             r
         };
-        match self.timeout {
+        // Dropped before the reply (the caller's task cancelled, `select!`, a Python
+        // `asyncio` cancellation): the query is cancelled on the server too.
+        let mut guard = CancelOnDrop { conn, armed: true };
+        let r = match self.timeout {
             None => checked(fut.await),
             Some(d) => match tokio::time::timeout(d, fut).await {
                 Ok(r) => checked(r),
                 Err(_) => {
-                    let token = conn.client.cancel_token();
-                    let tls = conn.tls.clone();
-                    tokio::spawn(async move {
-                        let _ = token.cancel_query(tls).await;
-                    });
+                    guard.armed = false;
+                    cancel_on_server(conn);
                     Err(Error::new(
                         ErrorKind::Timeout,
                         format!(
@@ -279,7 +279,9 @@ impl Database {
                     ))
                 }
             },
-        }
+        };
+        guard.armed = false;
+        r
     }
 
     /// Converts `?` / `:name` placeholders; `$n`-only SQL passes through untouched.
@@ -719,5 +721,33 @@ impl fmt::Debug for Database {
             Target::Held { .. } => "connection",
         };
         write!(f, "Database({kind} {})", self.inner.opts.url())
+    }
+}
+
+/// Sends a cancel request for whatever `conn` is running (on a task of its own).
+fn cancel_on_server(conn: &Conn) {
+    let token = conn.client.cancel_token();
+    let tls = conn.tls.clone();
+    if let Ok(rt) = tokio::runtime::Handle::try_current() {
+        rt.spawn(async move {
+            let _ = token.cancel_query(tls).await;
+        });
+    }
+}
+
+/// Cancels the query on the server when the future running it is dropped before it finished.
+/// The connection is also marked broken, so a pool closes it instead of handing it out while
+/// the cancel request may still be on its way (it would hit the next user's query).
+struct CancelOnDrop<'a> {
+    conn: &'a Conn,
+    armed: bool,
+}
+
+impl Drop for CancelOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.conn.broken.store(true, Ordering::SeqCst);
+            cancel_on_server(self.conn);
+        }
     }
 }

@@ -1,0 +1,956 @@
+//! `_native.Db`: one core [`Database`] (a connection, a pool, or a transaction's handle) with
+//! every call as an awaitable. The Python `Database` class (`fastasyncpg/core.py`) wraps it
+//! with the seed's names and behaviour; SQL building, placeholders, introspection, coercion and
+//! the table API are the core's.
+
+use std::time::Duration;
+
+use fastasyncpg::{
+    Args, ConnectOptions, Database, IsolationLevel, Key, PoolOptions, Record, ResetPolicy,
+    StatementCacheMode, Table, TransactionOptions, UpsertOptions, Value,
+};
+use pyo3::exceptions::{PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use std::sync::Mutex;
+
+use crate::convert::{args_values, rows_to_list, to_py, to_value, RowConverter};
+use crate::errors::{new_err, to_py_err};
+use crate::out::{awaitable, Out};
+
+/// A database handle (see the module docs).
+#[pyclass(module = "fastasyncpg._native", name = "Db", frozen)]
+pub struct Db {
+    pub(crate) db: Database,
+}
+
+/// Python `*args` and `**kwargs` as core [`Args`].
+pub(crate) fn to_args(args: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Args> {
+    let mut a = Args::new();
+    if let Some(args) = args {
+        if !args.is_none() {
+            if args.cast::<PyString>().is_ok() {
+                return Err(PyTypeError::new_err(
+                    "arguments must be a sequence of values, not a str (write (value,) for one)",
+                ));
+            }
+            for v in args_values(args)? {
+                a = a.arg(v);
+            }
+        }
+    }
+    if let Some(kw) = kwargs {
+        if let Ok(d) = kw.cast::<PyDict>() {
+            for (k, v) in d.iter() {
+                let name: String = k.extract()?;
+                let val = to_value(&v, &|| format!("argument :{name}"))?;
+                a = a.named(name.clone(), val);
+            }
+        }
+    }
+    Ok(a)
+}
+
+/// `where_args` of the table API: a sequence (`?`/`$n`) or a dict (`:name`).
+fn where_args_of(args: Option<&Bound<'_, PyAny>>) -> PyResult<Args> {
+    match args {
+        None => Ok(Args::new()),
+        Some(a) if a.is_none() => Ok(Args::new()),
+        Some(a) => match a.cast::<PyDict>() {
+            Ok(d) => to_args(None, Some(d)),
+            Err(_) => to_args(Some(a), None),
+        },
+    }
+}
+
+/// A Python dict as a core [`Record`] (column → value).
+pub(crate) fn to_record(d: &Bound<'_, PyAny>) -> PyResult<Record> {
+    let d = d
+        .cast::<PyDict>()
+        .map_err(|_| PyTypeError::new_err("a row must be a dict, a dataclass or a record"))?;
+    let mut r = Record::new();
+    for (k, v) in d.iter() {
+        let name: String = k.extract()?;
+        let val = to_value(&v, &|| format!("column {name:?}"))?;
+        r.set(name, val);
+    }
+    Ok(r)
+}
+
+/// A primary key from Python: one value, or a tuple/list for a composite key.
+fn to_key(pk: &Bound<'_, PyAny>) -> PyResult<Key> {
+    if let Ok(t) = pk.cast::<PyTuple>() {
+        return Ok(Key::new(args_values(t.as_any())?));
+    }
+    if let Ok(l) = pk.cast::<PyList>() {
+        return Ok(Key::new(args_values(l.as_any())?));
+    }
+    Ok(Key::new(vec![to_value(pk, &|| "primary key".to_string())?]))
+}
+
+fn key_to_py<'py>(py: Python<'py>, k: &Key) -> PyResult<Bound<'py, PyAny>> {
+    match k.values() {
+        [one] => to_py(py, one),
+        many => {
+            let vals: PyResult<Vec<_>> = many.iter().map(|v| to_py(py, v)).collect();
+            Ok(PyTuple::new(py, vals?)?.into_any())
+        }
+    }
+}
+
+fn opt_secs(v: Option<f64>) -> Option<Duration> {
+    v.filter(|s| *s > 0.0).map(Duration::from_secs_f64)
+}
+
+/// The options `connect`/`create_pool` understand beyond the DSN (asyncpg's keyword names).
+fn apply_options(mut o: ConnectOptions, kw: &Bound<'_, PyDict>) -> PyResult<ConnectOptions> {
+    for (k, v) in kw.iter() {
+        let key: String = k.extract()?;
+        if v.is_none() {
+            continue;
+        }
+        o = match key.as_str() {
+            "user" => o.user(&v.extract::<String>()?),
+            "password" => o.password(&v.extract::<String>()?),
+            "database" => o.database(&v.extract::<String>()?),
+            "host" => o.host(&v.extract::<String>()?),
+            "port" => o.port(v.extract()?),
+            "command_timeout" => o.command_timeout(opt_secs(v.extract()?)),
+            "timeout" => o.connect_timeout(Duration::from_secs_f64(v.extract()?)),
+            "statement_cache_size" => {
+                let n: usize = v.extract()?;
+                if n == 0 {
+                    // asyncpg's spelling of "no named statements" (PgBouncer).
+                    o.statement_cache_mode(StatementCacheMode::Unnamed)
+                } else {
+                    o.statement_cache_size(n)
+                }
+            }
+            "application_name" => o.application_name(&v.extract::<String>()?),
+            "server_settings" => {
+                let d = v.cast::<PyDict>()?;
+                let mut pairs = Vec::new();
+                for (sk, sv) in d.iter() {
+                    pairs.push((sk.extract::<String>()?, sv.str()?.to_string()));
+                }
+                o.server_settings(pairs)
+            }
+            "ssl" | "sslmode" => match v.extract::<bool>() {
+                Ok(true) => o.ssl_mode(fastasyncpg::SslMode::Require),
+                Ok(false) => o.ssl_mode(fastasyncpg::SslMode::Disable),
+                Err(_) => o.ssl_mode(
+                    v.extract::<String>()?
+                        .parse()
+                        .map_err(|e: fastasyncpg::Error| PyValueError::new_err(e.to_string()))?,
+                ),
+            },
+            "sslrootcert" => o.ssl_root_cert(v.extract::<String>()?),
+            "target_session_attrs" => o.target_session_attrs(
+                v.extract::<String>()?
+                    .parse()
+                    .map_err(|e: fastasyncpg::Error| PyValueError::new_err(e.to_string()))?,
+            ),
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "connect() got an unknown option {other:?}"
+                )))
+            }
+        };
+    }
+    Ok(o)
+}
+
+fn pool_options(kw: &Bound<'_, PyDict>) -> PyResult<PoolOptions> {
+    let mut p = PoolOptions::default();
+    for (k, v) in kw.iter() {
+        let key: String = k.extract()?;
+        if v.is_none() {
+            continue;
+        }
+        p = match key.as_str() {
+            "min_size" => p.min_size(v.extract()?),
+            "max_size" => p.max_size(v.extract()?),
+            "max_queries" => p.max_queries(v.extract()?),
+            "max_inactive_connection_lifetime" => {
+                p.max_inactive_connection_lifetime(opt_secs(v.extract()?))
+            }
+            "acquire_timeout" => p.acquire_timeout(opt_secs(v.extract()?)),
+            "reset" => p.reset(match v.extract::<String>()?.as_str() {
+                "always" => ResetPolicy::Always,
+                "never" => ResetPolicy::Never,
+                _ => ResetPolicy::WhenNeeded,
+            }),
+            other => {
+                return Err(PyTypeError::new_err(format!(
+                    "create_pool() got an unknown option {other:?}"
+                )))
+            }
+        };
+    }
+    Ok(p)
+}
+
+/// Connects (`pool=False`) or creates a pool; `options` are asyncpg-style keywords
+/// (`user`, `host`, `command_timeout`, `statement_cache_size`, `min_size`, …).
+#[pyfunction]
+#[pyo3(signature = (dsn, options, pool_options_=None))]
+pub(crate) fn connect<'py>(
+    py: Python<'py>,
+    dsn: &str,
+    options: Bound<'py, PyDict>,
+    pool_options_: Option<Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let opts = ConnectOptions::parse(dsn).map_err(to_py_err)?;
+    let opts = apply_options(opts, &options)?;
+    let pool = pool_options_.as_ref().map(pool_options).transpose()?;
+    awaitable(py, async move {
+        let db = match pool {
+            None => opts.connect().await,
+            Some(p) => opts.create_pool(p).await,
+        }
+        .map_err(to_py_err)?;
+        Ok(Out::new(move |py| Ok(Bound::new(py, Db { db })?.into_any())))
+    })
+}
+
+impl Db {
+    fn table(&self, name: &str, xtra: Option<&Bound<'_, PyAny>>) -> PyResult<Table> {
+        let t = self.db.relation(name).map_err(to_py_err)?;
+        match xtra {
+            Some(x) if !x.is_none() && x.cast::<PyDict>().is_ok_and(|d| !d.is_empty()) => {
+                t.xtra(to_record(x)?).map_err(to_py_err)
+            }
+            _ => Ok(t),
+        }
+    }
+}
+
+fn opt_cls(cls: Option<Bound<'_, PyAny>>) -> Option<Py<PyAny>> {
+    cls.filter(|c| !c.is_none()).map(Bound::unbind)
+}
+
+fn row_out(row: fastasyncpg::Row, cls: Option<Py<PyAny>>) -> Out {
+    Out::new(move |py| RowConverter::new(&row).object(py, &row, cls.as_ref()))
+}
+
+fn opt_row_out(row: Option<fastasyncpg::Row>, cls: Option<Py<PyAny>>) -> Out {
+    match row {
+        Some(r) => row_out(r, cls),
+        None => Out::none(),
+    }
+}
+
+fn rows_out(rows: Vec<fastasyncpg::Row>, cls: Option<Py<PyAny>>) -> Out {
+    Out::new(move |py| Ok(rows_to_list(py, &rows, cls.as_ref())?.into_any()))
+}
+
+#[pymethods]
+impl Db {
+    /// The connection URL without the password (`str(db)` in the seed).
+    fn url(&self) -> String {
+        self.db.to_string()
+    }
+
+    /// True for a pool.
+    fn is_pool(&self) -> bool {
+        self.db.is_pool()
+    }
+
+    /// True inside a transaction.
+    fn is_in_transaction(&self) -> bool {
+        self.db.is_in_transaction()
+    }
+
+    /// `execute(sql, args, kwargs)`: the command status (`'INSERT 0 1'`, `'CREATE TABLE'`);
+    /// with no arguments `sql` may hold several statements.
+    #[pyo3(signature = (sql, args=None, kwargs=None))]
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        args: Option<Bound<'py, PyAny>>,
+        kwargs: Option<Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = to_args(args.as_ref(), kwargs.as_ref())?;
+        let db = self.db.clone();
+        awaitable(py, async move {
+            let s = db.execute_status(&sql, a).await.map_err(to_py_err)?;
+            Ok(Out::new(move |py| Ok(PyString::new(py, &s).into_any())))
+        })
+    }
+
+    /// `executemany(sql, list_of_args)`: one statement for many argument tuples, atomically.
+    fn executemany<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        many: Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut all = Vec::new();
+        for (i, item) in many.try_iter()?.enumerate() {
+            let item = item?;
+            let a = match item.cast::<PyDict>() {
+                Ok(d) => to_args(None, Some(d)),
+                Err(_) => to_args(Some(&item), None),
+            }
+            .map_err(|e| {
+                PyTypeError::new_err(format!("executemany: argument set {}: {e}", i + 1))
+            })?;
+            all.push(a);
+        }
+        let db = self.db.clone();
+        awaitable(py, async move {
+            db.executemany(&sql, all).await.map_err(to_py_err)?;
+            Ok(Out::none())
+        })
+    }
+
+    /// `fetch(sql, args, kwargs)`: every row, as records.
+    #[pyo3(signature = (sql, args=None, kwargs=None, cls=None))]
+    fn fetch<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        args: Option<Bound<'py, PyAny>>,
+        kwargs: Option<Bound<'py, PyDict>>,
+        cls: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = to_args(args.as_ref(), kwargs.as_ref())?;
+        let cls = opt_cls(cls);
+        let db = self.db.clone();
+        awaitable(py, async move {
+            let rows = db.fetch(&sql, a).await.map_err(to_py_err)?;
+            Ok(rows_out(rows, cls))
+        })
+    }
+
+    /// `fetchrow(sql, args, kwargs)`: the first row or `None`.
+    #[pyo3(signature = (sql, args=None, kwargs=None))]
+    fn fetchrow<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        args: Option<Bound<'py, PyAny>>,
+        kwargs: Option<Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = to_args(args.as_ref(), kwargs.as_ref())?;
+        let db = self.db.clone();
+        awaitable(py, async move {
+            let row = db.fetchrow(&sql, a).await.map_err(to_py_err)?;
+            Ok(opt_row_out(row, None))
+        })
+    }
+
+    /// `fetchval(sql, args, kwargs, column)`: one value of the first row (`None` without rows).
+    #[pyo3(signature = (sql, args=None, kwargs=None, column=0))]
+    fn fetchval<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        args: Option<Bound<'py, PyAny>>,
+        kwargs: Option<Bound<'py, PyDict>>,
+        column: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = to_args(args.as_ref(), kwargs.as_ref())?;
+        let db = self.db.clone();
+        awaitable(py, async move {
+            let row = db.fetchrow(&sql, a).await.map_err(to_py_err)?;
+            Ok(match row {
+                None => Out::none(),
+                Some(row) => Out::new(move |py| {
+                    if column >= row.len() {
+                        return Err(new_err(
+                            py,
+                            "usage",
+                            format!("fetchval: column {column} is out of range: the query returned {} column(s)", row.len()),
+                        ));
+                    }
+                    RowConverter::new(&row).value(py, &row, column)
+                }),
+            })
+        })
+    }
+
+    /// `item(sql, args)`: the single field of the single row (an error otherwise).
+    #[pyo3(signature = (sql, args=None, kwargs=None))]
+    fn item<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        args: Option<Bound<'py, PyAny>>,
+        kwargs: Option<Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = to_args(args.as_ref(), kwargs.as_ref())?;
+        let db = self.db.clone();
+        awaitable(py, async move {
+            let v: Value = db.item(&sql, a).await.map_err(to_py_err)?;
+            Ok(Out::new(move |py| to_py(py, &v)))
+        })
+    }
+
+    /// Reloads the schema (one round trip); returns nothing.
+    fn refresh<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let db = self.db.clone();
+        awaitable(py, async move {
+            db.refresh().await.map_err(to_py_err)?;
+            Ok(Out::none())
+        })
+    }
+
+    /// A handle on one connection of the pool for this handle's lifetime (asyncpg's
+    /// `acquire`); on a single connection, the same connection.
+    fn acquire<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let db = self.db.clone();
+        awaitable(py, async move {
+            let held = db.acquire().await.map_err(to_py_err)?;
+            Ok(Out::new(move |py| Ok(Bound::new(py, Db { db: held })?.into_any())))
+        })
+    }
+
+    /// Starts a transaction (a savepoint when nested); returns a `_native.Tx`.
+    #[pyo3(signature = (isolation=None, readonly=false, deferrable=false))]
+    fn begin<'py>(
+        &self,
+        py: Python<'py>,
+        isolation: Option<String>,
+        readonly: bool,
+        deferrable: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let isolation = match isolation.as_deref() {
+            None => None,
+            Some("read_committed") => Some(IsolationLevel::ReadCommitted),
+            Some("repeatable_read") => Some(IsolationLevel::RepeatableRead),
+            Some("serializable") => Some(IsolationLevel::Serializable),
+            Some("read_uncommitted") => Some(IsolationLevel::ReadUncommitted),
+            Some(other) => {
+                return Err(PyValueError::new_err(format!(
+                    "isolation must be read_committed, repeatable_read, serializable or read_uncommitted, not {other:?}"
+                )))
+            }
+        };
+        let opts = TransactionOptions {
+            isolation,
+            readonly,
+            deferrable,
+        };
+        let db = self.db.clone();
+        awaitable(py, async move {
+            let tx = db.begin_with(opts).await.map_err(to_py_err)?;
+            Ok(Out::new(move |py| {
+                Ok(Bound::new(
+                    py,
+                    crate::tx::Tx {
+                        db: tx.db(),
+                        tx: Mutex::new(Some(tx)),
+                    },
+                )?
+                .into_any())
+            }))
+        })
+    }
+
+    /// Opens a cursor over `sql` (a server-side cursor inside a transaction, a streamed query
+    /// otherwise); returns a `_native.Cursor`.
+    #[pyo3(signature = (sql, args=None, kwargs=None, prefetch=None))]
+    fn cursor<'py>(
+        &self,
+        py: Python<'py>,
+        sql: String,
+        args: Option<Bound<'py, PyAny>>,
+        kwargs: Option<Bound<'py, PyDict>>,
+        prefetch: Option<usize>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let a = to_args(args.as_ref(), kwargs.as_ref())?;
+        let db = self.db.clone();
+        awaitable(py, async move {
+            let mut c = db.cursor(&sql, a).await.map_err(to_py_err)?;
+            if let Some(n) = prefetch {
+                c = c.prefetch(n);
+            }
+            Ok(Out::new(move |py| {
+                Ok(Bound::new(py, crate::cursor::PyCursor::new(c))?.into_any())
+            }))
+        })
+    }
+
+    /// Closes the connection (or every connection of the pool).
+    fn close<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let db = self.db.clone();
+        awaitable(py, async move {
+            db.close().await;
+            Ok(Out::none())
+        })
+    }
+
+    // ----- schema -----
+
+    /// Table (or, with `views=True`, view) names of the schema snapshot.
+    #[pyo3(signature = (views=false))]
+    fn names(&self, views: bool) -> Vec<String> {
+        if views {
+            self.db.views().names()
+        } else {
+            self.db.tables().names()
+        }
+    }
+
+    /// The metadata of relation `name`: `{"name", "schema", "kind", "sql_name", "cols":
+    /// [(name, type, nullable, has_default)], "pks"}`; an unknown name raises with suggestions.
+    fn meta<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyDict>> {
+        let t = self.db.relation(name).map_err(to_py_err)?;
+        let d = PyDict::new(py);
+        d.set_item("name", t.name())?;
+        d.set_item("schema", t.schema())?;
+        d.set_item("kind", format!("{:?}", t.kind()).to_lowercase())?;
+        d.set_item("is_view", !t.kind().is_table())?;
+        d.set_item("sql_name", t.meta().sql_name())?;
+        let cols = PyList::empty(py);
+        for c in &t.meta().columns {
+            cols.append((
+                c.name.as_str(),
+                c.type_name.as_str(),
+                !c.not_null,
+                c.has_default(),
+            ))?;
+        }
+        d.set_item("cols", cols)?;
+        d.set_item("pks", t.pks().to_vec())?;
+        Ok(d)
+    }
+
+    // ----- the table API (name, xtra scope and dataclass passed by the Python Table) -----
+
+    /// `t[pk]` / `t.get(pk)`: the row or `None`.
+    #[pyo3(signature = (name, pk, xtra=None, cls=None))]
+    fn t_get<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        pk: Bound<'py, PyAny>,
+        xtra: Option<Bound<'py, PyAny>>,
+        cls: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let key = to_key(&pk)?;
+        let cls = opt_cls(cls);
+        awaitable(py, async move {
+            let row = t.get(key).await.map_err(to_py_err)?;
+            Ok(opt_row_out(row, cls))
+        })
+    }
+
+    /// `rows_where` / `t(...)`: rows (or `(pk, row)` pairs with `with_pk`).
+    #[pyo3(signature = (name, where_=None, where_args=None, order_by=None, select=None, limit=None, offset=None, xtra=None, cls=None, with_pk=false, debug=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn t_rows<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        where_: Option<String>,
+        where_args: Option<Bound<'py, PyAny>>,
+        order_by: Option<String>,
+        select: Option<String>,
+        limit: Option<u64>,
+        offset: Option<u64>,
+        xtra: Option<Bound<'py, PyAny>>,
+        cls: Option<Bound<'py, PyAny>>,
+        with_pk: bool,
+        debug: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let mut rw = t.rows_where(where_.as_deref().unwrap_or(""), where_args_of(where_args.as_ref())?);
+        if let Some(o) = order_by.as_deref().filter(|s| !s.is_empty()) {
+            rw = rw.order_by(o);
+        }
+        if let Some(s) = select.as_deref().filter(|s| !s.is_empty() && *s != "*") {
+            rw = rw.select(s);
+        }
+        if let Some(n) = limit {
+            rw = rw.limit(n);
+        }
+        if let Some(n) = offset {
+            rw = rw.offset(n);
+        }
+        if debug {
+            let (sql, _) = rw.sql().map_err(to_py_err)?;
+            py.import("builtins")?.getattr("print")?.call1((sql,))?;
+        }
+        let cls = opt_cls(cls);
+        awaitable(py, async move {
+            if with_pk {
+                let pairs = rw.with_pk().await.map_err(to_py_err)?;
+                return Ok(Out::new(move |py| {
+                    let l = PyList::empty(py);
+                    if let Some((_, first)) = pairs.first() {
+                        let conv = RowConverter::new(first);
+                        for (k, r) in &pairs {
+                            let obj = conv.object(py, r, cls.as_ref())?;
+                            l.append((key_to_py(py, k)?, obj))?;
+                        }
+                    }
+                    Ok(l.into_any())
+                }));
+            }
+            let rows = rw.fetch().await.map_err(to_py_err)?.into_rows();
+            Ok(rows_out(rows, cls))
+        })
+    }
+
+    /// `count_where` / `t.count`.
+    #[pyo3(signature = (name, where_=None, where_args=None, xtra=None))]
+    fn t_count<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        where_: Option<String>,
+        where_args: Option<Bound<'py, PyAny>>,
+        xtra: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let a = where_args_of(where_args.as_ref())?;
+        awaitable(py, async move {
+            let n = t
+                .count_where(where_.as_deref().unwrap_or(""), a)
+                .await
+                .map_err(to_py_err)?;
+            Ok(Out::new(move |py| Ok(n.into_pyobject(py)?.into_any())))
+        })
+    }
+
+    /// `selectone`: exactly one row (`NotFoundError` for none, `ValueError` for several).
+    #[pyo3(signature = (name, where_=None, where_args=None, select=None, xtra=None, cls=None, debug=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn t_selectone<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        where_: Option<String>,
+        where_args: Option<Bound<'py, PyAny>>,
+        select: Option<String>,
+        xtra: Option<Bound<'py, PyAny>>,
+        cls: Option<Bound<'py, PyAny>>,
+        debug: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let mut rw = t
+            .rows_where(where_.as_deref().unwrap_or(""), where_args_of(where_args.as_ref())?)
+            .limit(2);
+        if let Some(s) = select.as_deref().filter(|s| !s.is_empty() && *s != "*") {
+            rw = rw.select(s);
+        }
+        let (sql, _) = rw.sql().map_err(to_py_err)?;
+        if debug {
+            py.import("builtins")?.getattr("print")?.call1((sql.clone(),))?;
+        }
+        let cls = opt_cls(cls);
+        let sql_name = t.meta().sql_name().to_string();
+        awaitable(py, async move {
+            let rows = rw.fetch().await.map_err(to_py_err)?.into_rows();
+            let n = rows.len();
+            let mut it = rows.into_iter();
+            match (it.next(), n) {
+                (Some(r), 1) => Ok(row_out(r, cls)),
+                (None, _) => Err(Python::attach(|py| {
+                    new_err(py, "not_found", format!("selectone: no row in {sql_name}: {sql}"))
+                })),
+                _ => Err(Python::attach(|py| {
+                    new_err(
+                        py,
+                        "not_unique",
+                        format!("selectone: more than one row in {sql_name}: {sql}"),
+                    )
+                })),
+            }
+        })
+    }
+
+    /// `insert(record)`: the inserted row (`RETURNING *`).
+    #[pyo3(signature = (name, rec, xtra=None, cls=None))]
+    fn t_insert<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        rec: Bound<'py, PyAny>,
+        xtra: Option<Bound<'py, PyAny>>,
+        cls: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let r = to_record(&rec)?;
+        let cls = opt_cls(cls);
+        awaitable(py, async move {
+            let row = t.insert(r).await.map_err(to_py_err)?;
+            Ok(row_out(row, cls))
+        })
+    }
+
+    /// `update(record, pk_values)`: the updated row; `NotFoundError` when no row (in scope)
+    /// has the key.
+    #[pyo3(signature = (name, rec, pk=None, xtra=None, cls=None))]
+    fn t_update<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        rec: Bound<'py, PyAny>,
+        pk: Option<Bound<'py, PyAny>>,
+        xtra: Option<Bound<'py, PyAny>>,
+        cls: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let r = to_record(&rec)?;
+        let key = pk.filter(|p| !p.is_none()).map(|p| to_key(&p)).transpose()?;
+        let cls = opt_cls(cls);
+        awaitable(py, async move {
+            let row = match key {
+                Some(k) => t.update_with(k, r).await,
+                None => t.update(r).await,
+            }
+            .map_err(to_py_err)?;
+            Ok(row_out(row, cls))
+        })
+    }
+
+    /// `upsert(record)`: insert, or update the row with the same primary key.
+    #[pyo3(signature = (name, rec, xtra=None, cls=None))]
+    fn t_upsert<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        rec: Bound<'py, PyAny>,
+        xtra: Option<Bound<'py, PyAny>>,
+        cls: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let r = to_record(&rec)?;
+        let cls = opt_cls(cls);
+        awaitable(py, async move {
+            let row = t.upsert(r).await.map_err(to_py_err)?;
+            Ok(row_out(row, cls))
+        })
+    }
+
+    /// `delete(pk)`: the deleted row; `NotFoundError` when none (in scope) has the key.
+    #[pyo3(signature = (name, pk, xtra=None, cls=None))]
+    fn t_delete<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        pk: Bound<'py, PyAny>,
+        xtra: Option<Bound<'py, PyAny>>,
+        cls: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let key = to_key(&pk)?;
+        let cls = opt_cls(cls);
+        awaitable(py, async move {
+            let row = t.delete(key).await.map_err(to_py_err)?;
+            Ok(row_out(row, cls))
+        })
+    }
+
+    /// `delete_where(where, where_args)`: the deleted rows.
+    #[pyo3(signature = (name, where_=None, where_args=None, xtra=None, cls=None))]
+    fn t_delete_where<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        where_: Option<String>,
+        where_args: Option<Bound<'py, PyAny>>,
+        xtra: Option<Bound<'py, PyAny>>,
+        cls: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let a = where_args_of(where_args.as_ref())?;
+        let cls = opt_cls(cls);
+        awaitable(py, async move {
+            let rows = t
+                .delete_where(where_.as_deref().unwrap_or(""), a)
+                .await
+                .map_err(to_py_err)?;
+            Ok(rows_out(rows, cls))
+        })
+    }
+
+    /// Bulk writes, each one atomic call: `op` is `inserts` (binary COPY; returns the count),
+    /// `updates` or `upserts` (return the rows written, in the order given).
+    #[pyo3(signature = (name, op, recs, xtra=None, cls=None))]
+    fn t_bulk<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        op: &str,
+        recs: Bound<'py, PyAny>,
+        xtra: Option<Bound<'py, PyAny>>,
+        cls: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let mut all = Vec::new();
+        for (i, r) in recs.try_iter()?.enumerate() {
+            all.push(to_record(&r?).map_err(|e| {
+                PyTypeError::new_err(format!("{name}: {op}: row {}: {e}", i + 1))
+            })?);
+        }
+        let cls = opt_cls(cls);
+        let op = op.to_string();
+        awaitable(py, async move {
+            let rows = match op.as_str() {
+                "inserts" => {
+                    let n = t.inserts(all).await.map_err(to_py_err)?;
+                    return Ok(Out::new(move |py| Ok(n.into_pyobject(py)?.into_any())));
+                }
+                "updates" => t.updates(all).await,
+                "upserts" => t.upserts_with(all, UpsertOptions::new()).await,
+                other => {
+                    return Err(Python::attach(|py| {
+                        new_err(py, "usage", format!("unknown bulk operation {other:?}"))
+                    }))
+                }
+            }
+            .map_err(to_py_err)?;
+            Ok(rows_out(rows, cls))
+        })
+    }
+
+    /// `drop(cascade)`: drops the table or view.
+    #[pyo3(signature = (name, cascade=false))]
+    fn t_drop<'py>(&self, py: Python<'py>, name: &str, cascade: bool) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, None)?;
+        awaitable(py, async move {
+            t.drop(cascade).await.map_err(to_py_err)?;
+            Ok(Out::none())
+        })
+    }
+
+    /// `claim(n)`: marks up to `n` pending rows as running and returns them all.
+    #[pyo3(signature = (name, n=1, xtra=None, cls=None))]
+    fn t_claim<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        n: u64,
+        xtra: Option<Bound<'py, PyAny>>,
+        cls: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let cls = opt_cls(cls);
+        awaitable(py, async move {
+            let rows = t.claim(n).await.map_err(to_py_err)?;
+            Ok(rows_out(rows, cls))
+        })
+    }
+
+    /// `groupby(cols, aggs, where, where_args, limit)`: grouped rows as records.
+    #[pyo3(signature = (name, cols, aggs, where_=None, where_args=None, limit=None, xtra=None))]
+    #[allow(clippy::too_many_arguments)]
+    fn t_groupby<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        cols: Vec<String>,
+        aggs: &str,
+        where_: Option<String>,
+        where_args: Option<Bound<'py, PyAny>>,
+        limit: Option<u64>,
+        xtra: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let t = self.table(name, xtra.as_ref())?;
+        let c: Vec<&str> = cols.iter().map(String::as_str).collect();
+        let mut rw = t.groupby(&c, aggs);
+        if let Some(w) = where_.as_deref().filter(|w| !w.is_empty()) {
+            rw = rw.filter(w, where_args_of(where_args.as_ref())?);
+        }
+        if let Some(n) = limit {
+            rw = rw.limit(n);
+        }
+        awaitable(py, async move {
+            let rows = rw.fetch().await.map_err(to_py_err)?.into_rows();
+            Ok(rows_out(rows, None))
+        })
+    }
+
+    /// `create`: `CREATE TABLE` from column specs `[(name, sql_type, not_null, default_sql)]`,
+    /// a primary key, foreign keys `{col: (table, col)}`; returns nothing (the Python side
+    /// refreshes and hands out the table).
+    #[pyo3(signature = (name, columns, pk, foreign_keys=None, if_not_exists=false, replace=false))]
+    #[allow(clippy::too_many_arguments)]
+    fn create<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        columns: Vec<(String, String, bool, Option<String>)>,
+        pk: Vec<String>,
+        foreign_keys: Option<Bound<'py, PyDict>>,
+        if_not_exists: bool,
+        replace: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let mut spec = fastasyncpg::TableSchema::new(name);
+        for (col, ty, not_null, default) in &columns {
+            let mut c = fastasyncpg::ColumnDef::new(col, ty);
+            if *not_null {
+                c = c.not_null();
+            }
+            if let Some(d) = default {
+                c = c.default_sql(d);
+            }
+            spec = spec.column(c);
+        }
+        let pk_refs: Vec<&str> = pk.iter().map(String::as_str).collect();
+        if !pk_refs.is_empty() {
+            spec = spec.primary_key(&pk_refs);
+        }
+        if let Some(fks) = foreign_keys {
+            for (k, v) in fks.iter() {
+                let col: String = k.extract()?;
+                let (rt, rc): (String, String) = v.extract().map_err(|_| {
+                    PyTypeError::new_err(format!(
+                        "foreign_keys[{col:?}] must be a (table, column) tuple"
+                    ))
+                })?;
+                spec = spec.references(&col, &rt, &rc);
+            }
+        }
+        if if_not_exists {
+            spec = spec.if_not_exists();
+        }
+        if replace {
+            spec = spec.replace();
+        }
+        let db = self.db.clone();
+        awaitable(py, async move {
+            db.create_from_schema(&spec).await.map_err(to_py_err)?;
+            Ok(Out::none())
+        })
+    }
+}
+
+/// `conv_placeholders(sql, **kwargs)`: the core's conversion of `?` and `:name` to `$n`,
+/// returning `(sql, args)`: the keyword values in the order of their `$n` (as the seed; the
+/// positional placeholders keep their numbers for the caller's own arguments). A keyword that
+/// no `:name` uses, or a `:name` without a keyword, is an error naming it.
+#[pyfunction]
+#[pyo3(signature = (sql, kwargs=None))]
+pub(crate) fn conv_placeholders<'py>(
+    py: Python<'py>,
+    sql: &str,
+    kwargs: Option<Bound<'py, PyDict>>,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let plan = fastasyncpg::sql::placeholders::plan(sql).map_err(to_py_err)?;
+    let kw = kwargs.unwrap_or_else(|| PyDict::new(py));
+    let vals = PyList::empty(py);
+    let mut used = Vec::new();
+    for src in &plan.sources {
+        if let fastasyncpg::sql::placeholders::ArgSource::Named(n) = src {
+            let v = kw.get_item(n)?.or(kw.get_item(format!(":{n}"))?).ok_or_else(|| {
+                new_err(py, "bind", format!("placeholder :{n} has no keyword argument"))
+            })?;
+            vals.append(v)?;
+            used.push(n.clone());
+        }
+    }
+    for k in kw.keys() {
+        let k: String = k.extract()?;
+        if !used.iter().any(|u| *u == k || format!(":{u}") == k) {
+            return Err(new_err(py, "bind", format!("keyword argument {k:?} is used by no :{k} placeholder")));
+        }
+    }
+    PyTuple::new(py, [PyString::new(py, &plan.sql).into_any(), vals.into_any()])
+}
