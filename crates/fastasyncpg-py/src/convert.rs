@@ -21,8 +21,8 @@ use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
-    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString,
-    PyTuple, PyType,
+    PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyMemoryView, PyString, PyTuple,
+    PyType,
 };
 use tokio_postgres::types::Type;
 
@@ -56,9 +56,8 @@ pub(crate) static RANGE: PyOnceLock<Py<PyType>> = PyOnceLock::new();
 
 fn classes(py: Python<'_>) -> PyResult<&Classes> {
     CLASSES.get_or_try_init(py, || {
-        let get = |m: &str, n: &str| -> PyResult<Py<PyAny>> {
-            Ok(py.import(m)?.getattr(n)?.unbind())
-        };
+        let get =
+            |m: &str, n: &str| -> PyResult<Py<PyAny>> { Ok(py.import(m)?.getattr(n)?.unbind()) };
         let ty = |m: &str, n: &str| -> PyResult<Py<PyType>> {
             Ok(py.import(m)?.getattr(n)?.cast_into::<PyType>()?.unbind())
         };
@@ -117,7 +116,11 @@ pub(crate) fn to_value(v: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyRes
         return Ok(Value::Bytea(b.to_vec()));
     }
     if v.cast::<PyMemoryView>().is_ok() {
-        let b: Vec<u8> = py.import("builtins")?.getattr("bytes")?.call1((v,))?.extract()?;
+        let b: Vec<u8> = py
+            .import("builtins")?
+            .getattr("bytes")?
+            .call1((v,))?
+            .extract()?;
         return Ok(Value::Bytea(b));
     }
     let c = classes(py)?;
@@ -159,7 +162,9 @@ pub(crate) fn to_value(v: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyRes
         let micros = d
             .num_microseconds()
             .ok_or_else(|| PyOverflowError::new_err(format!("{}: interval too large", what())))?;
-        return Ok(Value::Interval(fastasyncpg::value::Interval::from_micros(micros)));
+        return Ok(Value::Interval(fastasyncpg::value::Interval::from_micros(
+            micros,
+        )));
     }
     if v.is_instance(c.uuid.bind(py))? {
         let b: Vec<u8> = v.getattr("bytes")?.extract()?;
@@ -191,7 +196,11 @@ pub(crate) fn to_value(v: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyRes
             let inet = s
                 .parse()
                 .map_err(|e| PyTypeError::new_err(format!("{}: {e}", what())))?;
-            return Ok(if network { Value::Cidr(inet) } else { Value::Inet(inet) });
+            return Ok(if network {
+                Value::Cidr(inet)
+            } else {
+                Value::Inet(inet)
+            });
         }
     }
     if let Some(range) = RANGE.get(py) {
@@ -219,7 +228,11 @@ fn json_value(c: &Classes, v: &Bound<'_, PyAny>, binary: bool) -> PyResult<Value
     let s: String = c.json_dumps.bind(v.py()).call1((v,))?.extract()?;
     let j: serde_json::Value =
         serde_json::from_str(&s).map_err(|e| PyTypeError::new_err(e.to_string()))?;
-    Ok(if binary { Value::Jsonb(j) } else { Value::Json(j) })
+    Ok(if binary {
+        Value::Jsonb(j)
+    } else {
+        Value::Json(j)
+    })
 }
 
 fn array<'py>(
@@ -344,7 +357,10 @@ pub(crate) fn to_py<'py>(py: Python<'py>, v: &Value) -> PyResult<Bound<'py, PyAn
                 c.ip_interface.bind(py).call1((i.to_string(),))?
             }
         }
-        Value::Cidr(i) => classes(py)?.ip_network.bind(py).call1((i.to_cidr_string(),))?,
+        Value::Cidr(i) => classes(py)?
+            .ip_network
+            .bind(py)
+            .call1((i.to_cidr_string(),))?,
         Value::Point(p) => PyTuple::new(py, [p.x, p.y])?.into_any(),
         Value::Array(a) => array_to_py(py, a)?,
         Value::Range(r) => range_to_py(py, r)?,
@@ -484,7 +500,12 @@ impl RowConverter {
     }
 
     /// One column of `row` as Python.
-    pub(crate) fn value<'py>(&self, py: Python<'py>, row: &Row, i: usize) -> PyResult<Bound<'py, PyAny>> {
+    pub(crate) fn value<'py>(
+        &self,
+        py: Python<'py>,
+        row: &Row,
+        i: usize,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let raw = row.raw();
         macro_rules! get {
             ($t:ty) => {

@@ -36,7 +36,9 @@ impl PyCursor {
                 Some(c) => c.fetch(n).await.map_err(to_py_err)?,
                 None => Vec::new(),
             };
-            Ok(Out::new(move |py| Ok(rows_to_list(py, &rows, None)?.into_any())))
+            Ok(Out::new(move |py| {
+                Ok(rows_to_list(py, &rows, None)?.into_any())
+            }))
         })
     }
 

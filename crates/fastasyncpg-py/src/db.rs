@@ -25,7 +25,10 @@ pub struct Db {
 }
 
 /// Python `*args` and `**kwargs` as core [`Args`].
-pub(crate) fn to_args(args: Option<&Bound<'_, PyAny>>, kwargs: Option<&Bound<'_, PyDict>>) -> PyResult<Args> {
+pub(crate) fn to_args(
+    args: Option<&Bound<'_, PyAny>>,
+    kwargs: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Args> {
     let mut a = Args::new();
     if let Some(args) = args {
         if !args.is_none() {
@@ -209,7 +212,9 @@ pub(crate) fn connect<'py>(
             Some(p) => opts.create_pool(p).await,
         }
         .map_err(to_py_err)?;
-        Ok(Out::new(move |py| Ok(Bound::new(py, Db { db })?.into_any())))
+        Ok(Out::new(
+            move |py| Ok(Bound::new(py, Db { db })?.into_any()),
+        ))
     })
 }
 
@@ -403,7 +408,9 @@ impl Db {
         let db = self.db.clone();
         awaitable(py, async move {
             let held = db.acquire().await.map_err(to_py_err)?;
-            Ok(Out::new(move |py| Ok(Bound::new(py, Db { db: held })?.into_any())))
+            Ok(Out::new(move |py| {
+                Ok(Bound::new(py, Db { db: held })?.into_any())
+            }))
         })
     }
 
@@ -520,8 +527,10 @@ impl Db {
 
     // ----- the table API (name, xtra scope and dataclass passed by the Python Table) -----
 
-    /// `t[pk]` / `t.get(pk)`: the row or `None`.
-    #[pyo3(signature = (name, pk, xtra=None, cls=None))]
+    /// `t[pk]` (`required`: `NotFoundError` when no row in scope has the key) / `t.get(pk)`
+    /// (`None` then). A row made into `cls` gets `_db = mark` (the seed's back-reference).
+    #[pyo3(signature = (name, pk, xtra=None, cls=None, required=false, mark=None))]
+    #[allow(clippy::too_many_arguments)]
     fn t_get<'py>(
         &self,
         py: Python<'py>,
@@ -529,13 +538,36 @@ impl Db {
         pk: Bound<'py, PyAny>,
         xtra: Option<Bound<'py, PyAny>>,
         cls: Option<Bound<'py, PyAny>>,
+        required: bool,
+        mark: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, xtra.as_ref())?;
         let key = to_key(&pk)?;
         let cls = opt_cls(cls);
+        let mark = mark
+            .filter(|m| !m.is_none() && cls.is_some())
+            .map(Bound::unbind);
+        let shown = if required {
+            pk.repr()?.to_string()
+        } else {
+            String::new()
+        };
+        let tname = name.to_string();
         awaitable(py, async move {
             let row = t.get(key).await.map_err(to_py_err)?;
-            Ok(opt_row_out(row, cls))
+            match row {
+                None if required => Err(Python::attach(|py| {
+                    new_err(py, "not_found", format!("{tname}[{shown}]"))
+                })),
+                None => Ok(Out::none()),
+                Some(row) => Ok(Out::new(move |py| {
+                    let obj = RowConverter::new(&row).object(py, &row, cls.as_ref())?;
+                    if let Some(m) = mark {
+                        let _ = obj.setattr(pyo3::intern!(py, "_db"), m);
+                    }
+                    Ok(obj)
+                })),
+            }
         })
     }
 
@@ -558,7 +590,10 @@ impl Db {
         debug: bool,
     ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, xtra.as_ref())?;
-        let mut rw = t.rows_where(where_.as_deref().unwrap_or(""), where_args_of(where_args.as_ref())?);
+        let mut rw = t.rows_where(
+            where_.as_deref().unwrap_or(""),
+            where_args_of(where_args.as_ref())?,
+        );
         if let Some(o) = order_by.as_deref().filter(|s| !s.is_empty()) {
             rw = rw.order_by(o);
         }
@@ -633,14 +668,19 @@ impl Db {
     ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, xtra.as_ref())?;
         let mut rw = t
-            .rows_where(where_.as_deref().unwrap_or(""), where_args_of(where_args.as_ref())?)
+            .rows_where(
+                where_.as_deref().unwrap_or(""),
+                where_args_of(where_args.as_ref())?,
+            )
             .limit(2);
         if let Some(s) = select.as_deref().filter(|s| !s.is_empty() && *s != "*") {
             rw = rw.select(s);
         }
         let (sql, _) = rw.sql().map_err(to_py_err)?;
         if debug {
-            py.import("builtins")?.getattr("print")?.call1((sql.clone(),))?;
+            py.import("builtins")?
+                .getattr("print")?
+                .call1((sql.clone(),))?;
         }
         let cls = opt_cls(cls);
         let sql_name = t.meta().sql_name().to_string();
@@ -651,7 +691,11 @@ impl Db {
             match (it.next(), n) {
                 (Some(r), 1) => Ok(row_out(r, cls)),
                 (None, _) => Err(Python::attach(|py| {
-                    new_err(py, "not_found", format!("selectone: no row in {sql_name}: {sql}"))
+                    new_err(
+                        py,
+                        "not_found",
+                        format!("selectone: no row in {sql_name}: {sql}"),
+                    )
                 })),
                 _ => Err(Python::attach(|py| {
                     new_err(
@@ -697,7 +741,10 @@ impl Db {
     ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, xtra.as_ref())?;
         let r = to_record(&rec)?;
-        let key = pk.filter(|p| !p.is_none()).map(|p| to_key(&p)).transpose()?;
+        let key = pk
+            .filter(|p| !p.is_none())
+            .map(|p| to_key(&p))
+            .transpose()?;
         let cls = opt_cls(cls);
         awaitable(py, async move {
             let row = match key {
@@ -785,9 +832,11 @@ impl Db {
         let t = self.table(name, xtra.as_ref())?;
         let mut all = Vec::new();
         for (i, r) in recs.try_iter()?.enumerate() {
-            all.push(to_record(&r?).map_err(|e| {
-                PyTypeError::new_err(format!("{name}: {op}: row {}: {e}", i + 1))
-            })?);
+            all.push(
+                to_record(&r?).map_err(|e| {
+                    PyTypeError::new_err(format!("{name}: {op}: row {}: {e}", i + 1))
+                })?,
+            );
         }
         let cls = opt_cls(cls);
         let op = op.to_string();
@@ -812,7 +861,12 @@ impl Db {
 
     /// `drop(cascade)`: drops the table or view.
     #[pyo3(signature = (name, cascade=false))]
-    fn t_drop<'py>(&self, py: Python<'py>, name: &str, cascade: bool) -> PyResult<Bound<'py, PyAny>> {
+    fn t_drop<'py>(
+        &self,
+        py: Python<'py>,
+        name: &str,
+        cascade: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, None)?;
         awaitable(py, async move {
             t.drop(cascade).await.map_err(to_py_err)?;
@@ -939,9 +993,16 @@ pub(crate) fn conv_placeholders<'py>(
     let mut used = Vec::new();
     for src in &plan.sources {
         if let fastasyncpg::sql::placeholders::ArgSource::Named(n) = src {
-            let v = kw.get_item(n)?.or(kw.get_item(format!(":{n}"))?).ok_or_else(|| {
-                new_err(py, "bind", format!("placeholder :{n} has no keyword argument"))
-            })?;
+            let v = kw
+                .get_item(n)?
+                .or(kw.get_item(format!(":{n}"))?)
+                .ok_or_else(|| {
+                    new_err(
+                        py,
+                        "bind",
+                        format!("placeholder :{n} has no keyword argument"),
+                    )
+                })?;
             vals.append(v)?;
             used.push(n.clone());
         }
@@ -949,8 +1010,15 @@ pub(crate) fn conv_placeholders<'py>(
     for k in kw.keys() {
         let k: String = k.extract()?;
         if !used.iter().any(|u| *u == k || format!(":{u}") == k) {
-            return Err(new_err(py, "bind", format!("keyword argument {k:?} is used by no :{k} placeholder")));
+            return Err(new_err(
+                py,
+                "bind",
+                format!("keyword argument {k:?} is used by no :{k} placeholder"),
+            ));
         }
     }
-    PyTuple::new(py, [PyString::new(py, &plan.sql).into_any(), vals.into_any()])
+    PyTuple::new(
+        py,
+        [PyString::new(py, &plan.sql).into_any(), vals.into_any()],
+    )
 }

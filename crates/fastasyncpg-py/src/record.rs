@@ -29,7 +29,10 @@ impl FRecord {
 
     /// (name, value) pairs.
     pub(crate) fn pairs(&self) -> impl Iterator<Item = (&str, &Py<PyAny>)> {
-        self.names.iter().map(String::as_str).zip(self.values.iter())
+        self.names
+            .iter()
+            .map(String::as_str)
+            .zip(self.values.iter())
     }
 }
 
@@ -46,7 +49,11 @@ impl FRecord {
         self.values.len()
     }
 
-    fn __getitem__<'py>(&self, py: Python<'py>, key: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn __getitem__<'py>(
+        &self,
+        py: Python<'py>,
+        key: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         if let Ok(s) = key.cast::<PyString>() {
             let name = s.to_cow()?;
             let name = name.as_ref();
@@ -81,7 +88,9 @@ impl FRecord {
     }
 
     fn __contains__(&self, name: &Bound<'_, PyAny>) -> bool {
-        name.extract::<String>().ok().is_some_and(|n| self.index_of(&n).is_some())
+        name.extract::<String>()
+            .ok()
+            .is_some_and(|n| self.index_of(&n).is_some())
     }
 
     fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -109,15 +118,17 @@ impl FRecord {
 
     /// (name, value) pairs.
     fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
-        PyList::new(
-            py,
-            self.pairs().map(|(n, v)| (n, v.bind(py))),
-        )
+        PyList::new(py, self.pairs().map(|(n, v)| (n, v.bind(py))))
     }
 
     /// The value of column `key`, or `default`.
     #[pyo3(signature = (key, default=None))]
-    fn get<'py>(&self, py: Python<'py>, key: &str, default: Option<Bound<'py, PyAny>>) -> Bound<'py, PyAny> {
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        key: &str,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> Bound<'py, PyAny> {
         match self.index_of(key) {
             Some(i) => self.values[i].bind(py).clone(),
             None => default.unwrap_or_else(|| py.None().into_bound(py)),
@@ -157,7 +168,11 @@ impl FRecord {
         s.push_str("</tr></thead><tbody><tr>");
         for v in &self.values {
             let v = v.bind(py);
-            let text = if v.is_none() { String::new() } else { v.str()?.to_string() };
+            let text = if v.is_none() {
+                String::new()
+            } else {
+                v.str()?.to_string()
+            };
             s.push_str(&format!("<td>{}</td>", escape(&text)));
         }
         s.push_str("</tr></tbody></table>");

@@ -348,7 +348,16 @@ impl Database {
         // A held connection without a timeout (the common case) runs the query directly: no
         // borrowed-connection or timeout future wrapped around it.
         let (cols, first, n) = match self.held_now() {
-            Some(c) if self.timeout.is_none() => c?.query_first(sql, args).await?,
+            Some(c) if self.timeout.is_none() => {
+                let c = c?;
+                let mut guard = CancelOnDrop {
+                    conn: c,
+                    armed: true,
+                };
+                let r = c.query_first(sql, args).await;
+                guard.armed = false;
+                r?
+            }
             _ => {
                 let mut lost = 0;
                 loop {

@@ -19,11 +19,12 @@ import keyword
 import os
 import re
 import sys
+import typing
 import uuid
 from html import escape as _esc
 
 from . import _native
-from .errors import BY_KIND, NotFoundError
+from .errors import BY_KIND, NotFoundError, UnknownNameError
 
 _native._set_errors(BY_KIND)
 
@@ -152,7 +153,8 @@ async def create_pool(dsn=None, **kwargs):
 # ----- naming -----
 
 def _camel(name):
-    return ''.join(p[:1].upper() + p[1:] for p in re.split(r'[^0-9a-zA-Z]+', name) if p) or 'T'
+    "The seed's class name for a table: the name title-cased (`invoice_line` → `Invoice_Line`)."
+    return _ident(name.title())
 
 
 def _ident(name):
@@ -467,33 +469,33 @@ class Database:
         return self
 
     # asyncpg's calls
-    async def execute(self, sql, *args, **kwargs):
+    def execute(self, sql, *args, **kwargs):
         "Run `sql`; returns the status (`'INSERT 0 1'`). Without arguments `sql` may hold several statements."
-        return await self._h().execute(sql, args, kwargs)
+        return self._h().execute(sql, args, kwargs)
 
-    async def executemany(self, sql, args):
+    def executemany(self, sql, args):
         "Run `sql` once per argument tuple, atomically."
-        return await self._h().executemany(sql, args)
+        return self._h().executemany(sql, args)
 
-    async def fetch(self, sql, *args, **kwargs):
+    def fetch(self, sql, *args, **kwargs):
         "Every row, as `FRecord`s."
-        return await self._h().fetch(sql, args, kwargs)
+        return self._h().fetch(sql, args, kwargs)
 
-    async def fetchrow(self, sql, *args, **kwargs):
+    def fetchrow(self, sql, *args, **kwargs):
         "The first row, or None."
-        return await self._h().fetchrow(sql, args, kwargs)
+        return self._h().fetchrow(sql, args, kwargs)
 
-    async def fetchval(self, sql, *args, column=0, **kwargs):
+    def fetchval(self, sql, *args, column=0, **kwargs):
         "A value of the first row (None without rows)."
-        return await self._h().fetchval(sql, args, kwargs, column)
+        return self._h().fetchval(sql, args, kwargs, column)
 
     async def q(self, sql, *args, **kwargs):
         "Run a query; the rows as `Results` (an HTML table in notebooks). `$n`, `?` and `:name` all work."
         return Results(await self._h().fetch(sql, args, kwargs))
 
-    async def item(self, sql, args=None, **kwargs):
+    def item(self, sql, args=None, **kwargs):
         "The single field of the single row of `sql`."
-        return await self._h().item(sql, args, kwargs)
+        return self._h().item(sql, args, kwargs)
 
     def cursor(self, sql, *args, prefetch=None, **kwargs):
         "A cursor: `async for r in db.cursor(...)` (a server-side cursor inside a transaction)."
@@ -611,10 +613,12 @@ class _ColsGetter:
 
     def __getattr__(self, k):
         if k.startswith('__'): raise AttributeError(k)
-        # As in the seed, any name is accepted (for SQL text such as `ac.Name`), but a name that is
-        # no column in any case raises.
-        if k not in self._names() and k.lower() not in [n.lower() for n in self._names()]:
-            raise AttributeError(f'table {self._t.name} has no column {k!r} (columns: {", ".join(self._names())})')
+        # Unlike the seed, columns are checked (`ac.Name` for `name` raises, naming the near match).
+        names = self._names()
+        if k not in names:
+            near = [n for n in names if n.lower() == k.lower()]
+            hint = f' (did you mean {near[0]!r}?)' if near else f' (columns: {", ".join(names)})'
+            raise UnknownNameError(f'table {self._t.name} has no column {k!r}{hint}')
         return _Col(self._t, k)
 
     def __repr__(self): return ', '.join(self._names())
@@ -627,7 +631,6 @@ class Table:
 
     def __init__(self, db, name):
         self.db, self.name = db, name
-        self._xtra = {}
         self._token = next(_tokens)
 
     # metadata
@@ -666,25 +669,22 @@ class Table:
 
     # scope
     def xtra(self, **kwargs):
-        """Scope every later call to rows with these column values (inserts set them). The scope
-        is the task's own: concurrent tasks setting different scopes on one table do not see each
-        other's. `xtra()` clears it."""
+        """Scope every later call to rows with these column values (inserts set them); `xtra()`
+        clears it. The scope belongs to the calling task (a context variable, inherited by tasks
+        it starts): concurrent tasks setting different scopes on one table never see each
+        other's, and a task that set none sees the whole table."""
         cols = self.cols
         bad = [k for k in kwargs if k not in cols]
         if bad: raise AttributeError(f'xtra: table {self.name} has no column(s) {bad} (columns: {", ".join(cols)})')
-        scope = dict(kwargs)
-        self._xtra = scope
         d = dict(_XTRA.get() or {})
-        d[self._token] = scope
+        if kwargs: d[self._token] = dict(kwargs)
+        else: d.pop(self._token, None)
         _XTRA.set(d)
         return self
 
     def _scope(self):
         d = _XTRA.get()
-        if d is not None:
-            s = d.get(self._token)
-            if s is not None: return s or None
-        return self._xtra or None
+        return d.get(self._token) if d else None
 
     def _cls(self, as_cls=True): return self.db._classes.get(self.name) if as_cls else None
 
@@ -695,38 +695,30 @@ class Table:
         return obj
 
     # reads
-    async def _get(self, pk):
-        return self._mark(await self.db._h().t_get(self.name, pk, self._scope(), self._cls()))
-
-    async def _getitem(self, pk):
-        r = await self._get(pk)
-        if r is None: raise NotFoundError(f'{self.name}[{pk!r}]')
-        return r
-
     def __getitem__(self, pk):
         "`await t[pk]`: the row (a tuple for a composite key); `NotFoundError` if none in scope."
-        return self._getitem(pk)
+        return self.db._h().t_get(self.name, pk, self._scope(), self._cls(), True, self.db)
 
-    async def get(self, pk):
-        "The row with primary key `pk`, or None."
-        return await self._get(pk)
+    def get(self, pk):
+        "`await t.get(pk)`: the row with primary key `pk`, or None."
+        return self.db._h().t_get(self.name, pk, self._scope(), self._cls(), False, self.db)
 
-    async def rows_where(self, where=None, where_args=None, order_by=None, select='*', limit=None,
+    def rows_where(self, where=None, where_args=None, order_by=None, select='*', limit=None,
                          offset=None, as_cls=True, debug=False):
         "Rows matching `where` (`$n`, `?` or `:name` with `where_args`), in scope."
-        return await self.db._h().t_rows(self.name, where, where_args, order_by, select, limit, offset,
+        return self.db._h().t_rows(self.name, where, where_args, order_by, select, limit, offset,
                                          self._scope(), self._cls(as_cls and select in (None, '*')), False, debug)
 
-    async def pks_and_rows_where(self, where=None, where_args=None, order_by=None, select='*', limit=None,
+    def pks_and_rows_where(self, where=None, where_args=None, order_by=None, select='*', limit=None,
                                  offset=None, as_cls=True, debug=False):
         "Like `rows_where`, as `(pk, row)` pairs."
-        return await self.db._h().t_rows(self.name, where, where_args, order_by, select, limit, offset,
+        return self.db._h().t_rows(self.name, where, where_args, order_by, select, limit, offset,
                                          self._scope(), self._cls(as_cls and select in (None, '*')), True, debug)
 
-    async def __call__(self, where=None, where_args=None, order_by=None, limit=None, offset=None,
+    def __call__(self, where=None, where_args=None, order_by=None, limit=None, offset=None,
                        select='*', with_pk=False, as_cls=True, debug=False):
         "`await t(limit=3)`: `rows_where` (or `pks_and_rows_where` with `with_pk=True`)."
-        return await self.db._h().t_rows(self.name, where, where_args, order_by, select, limit, offset,
+        return self.db._h().t_rows(self.name, where, where_args, order_by, select, limit, offset,
                                          self._scope(), self._cls(as_cls and select in (None, '*')), with_pk, debug)
 
     @property
@@ -734,9 +726,9 @@ class Table:
         "`await t.count`: rows in scope."
         return _Count(self)
 
-    async def count_where(self, where=None, where_args=None):
+    def count_where(self, where=None, where_args=None):
         "Rows matching `where`, in scope."
-        return await self.db._h().t_count(self.name, where, where_args, self._scope())
+        return self.db._h().t_count(self.name, where, where_args, self._scope())
 
     async def selectone(self, where=None, where_args=None, select='*', as_cls=True, debug=False):
         "The one row matching `where`: `NotFoundError` for none, `ValueError` for several."
@@ -768,9 +760,9 @@ class Table:
         "Delete the row with this primary key and return it; `NotFoundError` if none in scope."
         return self._mark(await self.db._h().t_delete(self.name, pk_values, self._scope(), self._cls()))
 
-    async def delete_where(self, where=None, where_args=None):
+    def delete_where(self, where=None, where_args=None):
         "Delete the rows matching `where` (all in scope without one); returns them."
-        return await self.db._h().t_delete_where(self.name, where, where_args, self._scope(), self._cls())
+        return self.db._h().t_delete_where(self.name, where, where_args, self._scope(), self._cls())
 
     async def inserts(self, records):
         "Insert many rows in one atomic call (binary COPY); returns the count. Missing columns get their DEFAULT."
@@ -786,9 +778,9 @@ class Table:
         return await self.db._h().t_bulk(self.name, 'upserts', [_process_row(r) for r in records],
                                          self._scope(), self._cls())
 
-    async def claim(self, n=1):
+    def claim(self, n=1):
         "Mark up to `n` pending rows (`status`) as running, skipping locked ones; returns them all."
-        return await self.db._h().t_claim(self.name, n, self._scope(), self._cls())
+        return self.db._h().t_claim(self.name, n, self._scope(), self._cls())
 
     async def claim_one(self):
         "Claim one pending row; None when there is none."
@@ -810,12 +802,8 @@ class Table:
         return dc
 
 
-def _field_type(typ, nullable):
-    return typ  # annotation: `X | None` is added in source form; runtime keeps the base type
-
-
 def _make_dataclass(clsname, meta):
-    fields = [(_ident(c[0]), get_typ(c[1]) if True else None, dataclasses.field(default=UNSET))
+    fields = [(_ident(c[0]), typing.Optional[get_typ(c[1])], dataclasses.field(default=UNSET))
               for c in meta['cols']]
     dc = dataclasses.make_dataclass(clsname, fields)
     dc.__module__ = '__main__'
@@ -865,8 +853,14 @@ def create_mod(db, mod_fn, with_views=False, store=True, suf=''):
     lines += ['', '', f'__all__ = {exports!r}', '']
     with open(mod_fn, 'w') as f: f.write('\n'.join(lines))
     if store:
-        d = os.path.dirname(os.path.abspath(mod_fn))
-        if d not in sys.path: sys.path.insert(0, d)
+        # Link the tables to the module's classes, so that rows come back as them.
+        import importlib.util
+        modname = os.path.splitext(os.path.basename(mod_fn))[0]
+        spec = importlib.util.spec_from_file_location(modname, mod_fn)
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[modname] = mod
+        spec.loader.exec_module(mod)
+        db.link_dcs(mod)
 
 
 # ----- the seed's catalog helpers -----

@@ -379,7 +379,11 @@ impl Table {
         kind: Option<AuditKind>,
         q: &Sql,
     ) -> Result<(Arc<Columns>, Vec<Row>)> {
-        let r = self.db.run_query_unaudited(&q.text, &q.args).await;
+        let r = self
+            .db
+            .run_query_unaudited(&q.text, &q.args)
+            .await
+            .map_err(|e| self.name_column(e, q));
         if let Some(kind) = kind {
             if self.db.audit_active() {
                 let outcome = r.as_ref().map(|(_, rows)| rows.len() as u64);
@@ -388,6 +392,24 @@ impl Table {
             }
         }
         r
+    }
+
+    /// A conversion error of a value parameter, prefixed with the table and column it was for
+    /// (`"artist".artist_id: parameter $1: cannot convert bigint[] to integer`).
+    fn name_column(&self, e: Error, q: &Sql) -> Error {
+        if e.kind() != crate::ErrorKind::Bind {
+            return e;
+        }
+        let n = e
+            .message()
+            .strip_prefix("parameter $")
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|d| d.parse::<usize>().ok());
+        let col = n.and_then(|n| q.cols.iter().find(|(p, _)| *p == n).map(|(_, c)| *c));
+        match col.and_then(|c| self.meta.columns.get(c)) {
+            Some(c) => e.context(format!("{}.{}", self.meta.sql_name(), quote_ident(&c.name))),
+            None => e,
+        }
     }
 
     /// The key of `row` (its primary key columns, in key order).
@@ -470,6 +492,9 @@ impl PartialEq for Table {
 pub(crate) struct Sql {
     pub(crate) text: String,
     pub(crate) args: Vec<Value>,
+    /// The column each value parameter is for (`$n` → column index), so that a value that cannot
+    /// be converted is reported with its column's name.
+    pub(crate) cols: Vec<(usize, usize)>,
 }
 
 impl Sql {
@@ -478,7 +503,16 @@ impl Sql {
         Sql {
             text: String::new(),
             args,
+            cols: Vec::new(),
         }
+    }
+
+    /// Adds the value for column `col` (an index into the table's columns) and returns its
+    /// placeholder.
+    pub(crate) fn col_arg(&mut self, col: usize, v: Value) -> String {
+        let p = self.arg(v);
+        self.cols.push((self.args.len(), col));
+        p
     }
 
     /// Adds an argument and returns its placeholder.

@@ -248,14 +248,27 @@ impl RowsWhere {
 
     async fn run_with_sql(self) -> Result<(String, Vec<Row>)> {
         let (text, args) = self.sql()?;
-        let q = Sql { text, args };
+        let q = Sql {
+            text,
+            args,
+            cols: Vec::new(),
+        };
         let (_, rows) = self.table.run(None, &q).await?;
         Ok((q.text, rows))
     }
 
     async fn run(self) -> Result<(std::sync::Arc<crate::row::Columns>, Vec<Row>)> {
         let (text, args) = self.sql()?;
-        self.table.run(None, &Sql { text, args }).await
+        self.table
+            .run(
+                None,
+                &Sql {
+                    text,
+                    args,
+                    cols: Vec::new(),
+                },
+            )
+            .await
     }
 
     /// Runs the query and returns its rows.

@@ -109,7 +109,7 @@ impl Table {
         } else {
             let idx: Vec<usize> = cols.iter().map(|(i, _)| *i).collect();
             let names: Vec<String> = idx.iter().map(|i| self.qcol(*i)).collect();
-            let ps: Vec<String> = cols.into_iter().map(|(_, v)| q.arg(v)).collect();
+            let ps: Vec<String> = cols.into_iter().map(|(i, v)| q.col_arg(i, v)).collect();
             format!(
                 "INSERT INTO {} ({}){} VALUES ({}) RETURNING *",
                 self.meta.sql_name(),
@@ -179,7 +179,7 @@ impl Table {
         let mut q = Sql::default();
         let assigns: Vec<String> = set
             .into_iter()
-            .map(|(i, v)| format!("{} = {}", self.qcol(i), q.arg(v)))
+            .map(|(i, v)| format!("{} = {}", self.qcol(i), q.col_arg(i, v)))
             .collect();
         let mut conds = Vec::new();
         self.key_conds(&mut q, &mut conds, key_cols);
@@ -228,7 +228,7 @@ impl Table {
         let (mut q, mut conds) = self.user_where(where_, args)?;
         let assigns: Vec<String> = set
             .into_iter()
-            .map(|(i, v)| format!("{} = {}", self.qcol(i), q.arg(v)))
+            .map(|(i, v)| format!("{} = {}", self.qcol(i), q.col_arg(i, v)))
             .collect();
         self.scope_conds(&mut q, &mut conds, None);
         q.text = format!(
@@ -281,7 +281,7 @@ impl Table {
         let cols = self.insert_cols(&rec.into(), "upsert")?;
         let idx: Vec<usize> = cols.iter().map(|(i, _)| *i).collect();
         let mut q = Sql::default();
-        let ps: Vec<String> = cols.into_iter().map(|(_, v)| q.arg(v)).collect();
+        let ps: Vec<String> = cols.into_iter().map(|(i, v)| q.col_arg(i, v)).collect();
         let values = if idx.is_empty() {
             " DEFAULT VALUES".to_string()
         } else {

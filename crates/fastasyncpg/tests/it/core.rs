@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use fastasyncpg::{args, ConnectOptions, ErrorKind, PoolOptions, StatementCacheMode};
+use fastasyncpg::{args, ConnectOptions, ErrorKind, PoolOptions, StatementCacheMode, Value};
 
 use crate::common::db;
 
@@ -464,6 +464,43 @@ async fn query_timeout_cancels_on_server() {
         .await
         .unwrap();
     assert_eq!(n, 0);
+}
+
+/// A query whose future is dropped (a cancelled task, `select!`, a Python `asyncio`
+/// cancellation through the bindings) is cancelled on the server too, on a single connection and
+/// on a pool, and both stay usable.
+#[tokio::test]
+async fn dropped_query_is_cancelled_on_server() {
+    let url = fastasyncpg_testing::fresh_db().await;
+    let single = fastasyncpg::connect(&url).await.unwrap();
+    let pool = fastasyncpg::create_pool(&url).await.unwrap();
+    let monitor = fastasyncpg::connect(&url).await.unwrap();
+    for (db, sql) in [
+        (&single, "SELECT pg_sleep(31)"),
+        (&pool, "SELECT pg_sleep(32)"),
+    ] {
+        let dropped =
+            tokio::time::timeout(Duration::from_millis(300), db.fetchval::<Value>(sql, ())).await;
+        assert!(dropped.is_err(), "{sql} finished early");
+        let pattern = format!("{sql}%");
+        let mut n = 1;
+        for _ in 0..50 {
+            n = monitor
+                .fetchval::<i64>(
+                    "SELECT count(*) FROM pg_stat_activity WHERE query LIKE $1 AND state = 'active'",
+                    args![pattern.as_str()],
+                )
+                .await
+                .unwrap();
+            if n == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(n, 0, "{sql} is still running on the server");
+        let one: i32 = db.fetchval("SELECT 1", ()).await.unwrap();
+        assert_eq!(one, 1);
+    }
 }
 
 #[tokio::test]
