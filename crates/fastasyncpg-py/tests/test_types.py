@@ -6,6 +6,7 @@ as the value (`SELECT (<literal>)::<type>`), the value sent as `$1::<type>` must
 and must be accepted by the server as equal to the literal (`$1::<type> = <literal>::<type>`,
 so the value really was bound as that type, not as text that happens to print the same).
 """
+import json
 import datetime
 import ipaddress
 import math
@@ -13,6 +14,8 @@ import uuid
 from decimal import Decimal
 
 import pytest
+
+from fastasyncpg import DataError
 
 UTC = datetime.timezone.utc
 PLUS2 = datetime.timezone(datetime.timedelta(hours=2))
@@ -112,6 +115,14 @@ async def test_result(edb, typ, lit, val):
 
 @pytest.mark.parametrize("typ,lit,val", CASES, ids=[_id(c) for c in CASES])
 async def test_parameter(edb, typ, lit, val):
+    if typ.startswith("json") and isinstance(val, str):
+        # A str bound to json/jsonb is JSON source text (README, "From Python"): plain text is an
+        # error naming the parameter, and a JSON string is sent as its JSON text.
+        with pytest.raises(DataError, match=r"\$1"):
+            await edb.fetchval(f"SELECT $1::{typ}", val)
+        val_json = json.dumps(val)
+        assert await edb.fetchval(f"SELECT $1::{typ}", val_json) == val
+        return
     got = await edb.fetchval(f"SELECT $1::{typ}", val)
     assert same(got, val), (typ, got, val)
     if not typ.startswith("json"):  # json has no equality operator
