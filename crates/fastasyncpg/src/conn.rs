@@ -134,6 +134,9 @@ pub(crate) struct Conn {
     pub(crate) session: SessionState,
     /// The backend's process id, read once on first use (`Database::server_pid`).
     pub(crate) pid: std::sync::OnceLock<i32>,
+    /// Held while a cancel request for this connection is on its way: the next statement waits
+    /// for it, so a late cancel can never hit a statement sent after the one it was meant for.
+    pub(crate) cancel_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Conn {
@@ -169,6 +172,7 @@ impl Conn {
             notifications: notifier,
             session: SessionState::default(),
             pid: std::sync::OnceLock::new(),
+            cancel_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
         };
         if conn.mode == StatementCacheMode::Unnamed {
             conn.load_types().await.map_err(|e| {

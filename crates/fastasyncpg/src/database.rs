@@ -195,6 +195,10 @@ impl Database {
     /// Borrows a connection for one operation.
     pub(crate) async fn conn(&self) -> Result<ConnRef<'_>> {
         let c = self.conn_unchecked().await?;
+        if c.cancel_gate.try_lock().is_err() {
+            // A cancel request for the previous statement is still on its way.
+            drop(c.cancel_gate.lock().await);
+        }
         // After a schema refresh, cached statements may describe old table shapes.
         let gen = self.inner.schema_gen.load(Ordering::Relaxed);
         if c.schema_gen.swap(gen, Ordering::Relaxed) != gen {
@@ -215,6 +219,9 @@ impl Database {
             }
         }
         let c: &Conn = conn;
+        if c.cancel_gate.try_lock().is_err() {
+            return None; // the awaiting path waits for the cancel request to finish
+        }
         let gen = self.inner.schema_gen.load(Ordering::Relaxed);
         if c.schema_gen.swap(gen, Ordering::Relaxed) != gen {
             c.clear_cache();
@@ -733,20 +740,26 @@ impl fmt::Debug for Database {
     }
 }
 
-/// Sends a cancel request for whatever `conn` is running (on a task of its own).
+/// Sends a cancel request for whatever `conn` is running (on a task of its own). Until the
+/// server has taken it (the postmaster signals the backend before it closes the cancel
+/// connection), the connection's next statement waits: a cancel that arrives while the backend
+/// is idle is ignored by PostgreSQL, so it can never hit a later statement.
 fn cancel_on_server(conn: &Conn) {
     let token = conn.client.cancel_token();
     let tls = conn.tls.clone();
+    let gate = conn.cancel_gate.clone().try_lock_owned().ok();
     if let Ok(rt) = tokio::runtime::Handle::try_current() {
         rt.spawn(async move {
-            let _ = token.cancel_query(tls).await;
+            let _ = tokio::time::timeout(CANCEL_TIMEOUT, token.cancel_query(tls)).await;
+            drop(gate);
         });
     }
 }
 
+/// How long a cancel request may take before the connection is used again regardless.
+const CANCEL_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Cancels the query on the server when the future running it is dropped before it finished.
-/// The connection is also marked broken, so a pool closes it instead of handing it out while
-/// the cancel request may still be on its way (it would hit the next user's query).
 struct CancelOnDrop<'a> {
     conn: &'a Conn,
     armed: bool,
@@ -755,7 +768,6 @@ struct CancelOnDrop<'a> {
 impl Drop for CancelOnDrop<'_> {
     fn drop(&mut self) {
         if self.armed {
-            self.conn.broken.store(true, Ordering::SeqCst);
             cancel_on_server(self.conn);
         }
     }
