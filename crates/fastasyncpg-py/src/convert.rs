@@ -479,6 +479,31 @@ fn fast_kind(t: &Type) -> Fast {
     }
 }
 
+/// A column's bytes as the server sent them (text types: UTF-8).
+struct RawBytes<'a>(&'a [u8]);
+
+impl<'a> tokio_postgres::types::FromSql<'a> for RawBytes<'a> {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(RawBytes(raw))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// A Python `str` from UTF-8 bytes, validated once (by Python's decoder).
+fn text_from_utf8<'py>(py: Python<'py>, b: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    let len = pyo3::ffi::Py_ssize_t::try_from(b.len())
+        .map_err(|_| PyOverflowError::new_err("text value too long"))?;
+    // SAFETY: the pointer and length describe `b`, alive for the call; the result is a new
+    // reference or NULL with an exception set, which `from_owned_ptr_or_err` handles.
+    unsafe {
+        let p = pyo3::ffi::PyUnicode_DecodeUTF8(b.as_ptr().cast(), len, c"strict".as_ptr());
+        Bound::from_owned_ptr_or_err(py, p)
+    }
+}
+
 /// Converts rows that share one column set, decoding column by column with the plan made once.
 pub(crate) struct RowConverter {
     names: Names,
@@ -528,8 +553,8 @@ impl RowConverter {
                 None => py.None().into_bound(py),
             },
             Fast::Float8 => get!(f64),
-            Fast::Text => match raw.try_get::<_, Option<&str>>(i).map_err(dec)? {
-                Some(s) => PyString::new(py, s).into_any(),
+            Fast::Text => match raw.try_get::<_, Option<RawBytes<'_>>>(i).map_err(dec)? {
+                Some(RawBytes(b)) => text_from_utf8(py, b)?,
                 None => py.None().into_bound(py),
             },
             Fast::Other => to_py(py, &row.value(i).map_err(crate::errors::to_py_err)?)?,

@@ -16,6 +16,9 @@ mod tx;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Registers the package's `Range` class, used for range values in both directions.
 #[pyfunction]
 fn _set_range_class(py: Python<'_>, cls: Bound<'_, PyType>) {
