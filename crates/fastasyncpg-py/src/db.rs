@@ -547,17 +547,16 @@ impl Db {
         let mark = mark
             .filter(|m| !m.is_none() && cls.is_some())
             .map(Bound::unbind);
-        let shown = if required {
-            pk.repr()?.to_string()
-        } else {
-            String::new()
-        };
+        let shown = required.then(|| pk.clone().unbind());
         let tname = name.to_string();
         awaitable(py, async move {
             let row = t.get(key).await.map_err(to_py_err)?;
             match row {
                 None if required => Err(Python::attach(|py| {
-                    new_err(py, "not_found", format!("{tname}[{shown}]"))
+                    let k = shown
+                        .and_then(|k| k.bind(py).repr().ok().map(|r| r.to_string()))
+                        .unwrap_or_default();
+                    new_err(py, "not_found", format!("{tname}[{k}]"))
                 })),
                 None => Ok(Out::none()),
                 Some(row) => Ok(Out::new(move |py| {
