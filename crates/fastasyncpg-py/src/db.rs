@@ -249,6 +249,36 @@ fn rows_out(rows: Vec<fastasyncpg::Row>, cls: Option<Py<PyAny>>) -> Out {
     Out::new(move |py| Ok(rows_to_list(py, &rows, cls.as_ref())?.into_any()))
 }
 
+/// An awaitable of the row a table call returns, made into `cls` (or a record).
+fn row_call<'py, Fut>(
+    py: Python<'py>,
+    cls: Option<Bound<'py, PyAny>>,
+    fut: Fut,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    Fut: std::future::Future<Output = fastasyncpg::Result<fastasyncpg::Row>> + Send + 'static,
+{
+    let cls = opt_cls(cls);
+    awaitable(py, async move {
+        Ok(row_out(fut.await.map_err(to_py_err)?, cls))
+    })
+}
+
+/// An awaitable of the rows a table call returns, each made into `cls` (or a record).
+fn rows_call<'py, Fut>(
+    py: Python<'py>,
+    cls: Option<Bound<'py, PyAny>>,
+    fut: Fut,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    Fut: std::future::Future<Output = fastasyncpg::Result<Vec<fastasyncpg::Row>>> + Send + 'static,
+{
+    let cls = opt_cls(cls);
+    awaitable(py, async move {
+        Ok(rows_out(fut.await.map_err(to_py_err)?, cls))
+    })
+}
+
 #[pymethods]
 impl Db {
     /// The connection URL without the password (`str(db)` in the seed).
@@ -719,11 +749,7 @@ impl Db {
     ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, xtra.as_ref())?;
         let r = to_record(&rec)?;
-        let cls = opt_cls(cls);
-        awaitable(py, async move {
-            let row = t.insert(r).await.map_err(to_py_err)?;
-            Ok(row_out(row, cls))
-        })
+        row_call(py, cls, async move { t.insert(r).await })
     }
 
     /// `update(record, pk_values)`: the updated row; `NotFoundError` when no row (in scope)
@@ -744,14 +770,11 @@ impl Db {
             .filter(|p| !p.is_none())
             .map(|p| to_key(&p))
             .transpose()?;
-        let cls = opt_cls(cls);
-        awaitable(py, async move {
-            let row = match key {
+        row_call(py, cls, async move {
+            match key {
                 Some(k) => t.update_with(k, r).await,
                 None => t.update(r).await,
             }
-            .map_err(to_py_err)?;
-            Ok(row_out(row, cls))
         })
     }
 
@@ -767,11 +790,7 @@ impl Db {
     ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, xtra.as_ref())?;
         let r = to_record(&rec)?;
-        let cls = opt_cls(cls);
-        awaitable(py, async move {
-            let row = t.upsert(r).await.map_err(to_py_err)?;
-            Ok(row_out(row, cls))
-        })
+        row_call(py, cls, async move { t.upsert(r).await })
     }
 
     /// `delete(pk)`: the deleted row; `NotFoundError` when none (in scope) has the key.
@@ -786,11 +805,7 @@ impl Db {
     ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, xtra.as_ref())?;
         let key = to_key(&pk)?;
-        let cls = opt_cls(cls);
-        awaitable(py, async move {
-            let row = t.delete(key).await.map_err(to_py_err)?;
-            Ok(row_out(row, cls))
-        })
+        row_call(py, cls, async move { t.delete(key).await })
     }
 
     /// `delete_where(where, where_args)`: the deleted rows.
@@ -806,13 +821,8 @@ impl Db {
     ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, xtra.as_ref())?;
         let a = where_args_of(where_args.as_ref())?;
-        let cls = opt_cls(cls);
-        awaitable(py, async move {
-            let rows = t
-                .delete_where(where_.as_deref().unwrap_or(""), a)
-                .await
-                .map_err(to_py_err)?;
-            Ok(rows_out(rows, cls))
+        rows_call(py, cls, async move {
+            t.delete_where(where_.as_deref().unwrap_or(""), a).await
         })
     }
 
@@ -884,11 +894,7 @@ impl Db {
         cls: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, xtra.as_ref())?;
-        let cls = opt_cls(cls);
-        awaitable(py, async move {
-            let rows = t.claim(n).await.map_err(to_py_err)?;
-            Ok(rows_out(rows, cls))
-        })
+        rows_call(py, cls, async move { t.claim(n).await })
     }
 
     /// `groupby(cols, aggs, where, where_args, limit)`: grouped rows as records.
