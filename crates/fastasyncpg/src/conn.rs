@@ -134,6 +134,10 @@ pub(crate) struct Conn {
     pub(crate) session: SessionState,
     /// The backend's process id, read once on first use (`Database::server_pid`).
     pub(crate) pid: std::sync::OnceLock<i32>,
+    /// The schema introspection statement, prepared on the first refresh (named mode only),
+    /// with its SQL text: kept apart from the statement cache, which each refresh clears
+    /// (see `schema/introspect.rs`).
+    pub(crate) introspection: Mutex<Option<(Box<str>, Statement)>>,
 }
 
 impl Conn {
@@ -169,6 +173,7 @@ impl Conn {
             notifications: notifier,
             session: SessionState::default(),
             pid: std::sync::OnceLock::new(),
+            introspection: Mutex::new(None),
         };
         if conn.mode == StatementCacheMode::Unnamed {
             conn.load_types().await.map_err(|e| {
