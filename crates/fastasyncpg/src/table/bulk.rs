@@ -35,34 +35,52 @@ use crate::value::Value;
 /// Records that give the same columns, with their positions in the caller's list.
 struct Group {
     cols: Vec<usize>,
-    rows: Vec<(usize, Vec<Value>)>,
+    /// Each record's position and `(column, value)` pairs (columns as in `cols`).
+    rows: Vec<(usize, Vec<(usize, Value)>)>,
 }
 
 fn group(recs: Vec<Vec<(usize, Value)>>) -> Vec<Group> {
-    let mut groups: Vec<Group> = Vec::new();
-    let mut by_cols: HashMap<Vec<usize>, usize> = HashMap::new();
-    let mut last: Option<usize> = None;
-    for (pos, rec) in recs.into_iter().enumerate() {
-        let (cols, vals): (Vec<usize>, Vec<Value>) = rec.into_iter().unzip();
-        // Records usually come in runs with the same columns: check the last group first.
-        let gi = match last {
-            Some(g) if groups[g].cols == cols => g,
-            _ => match by_cols.get(&cols) {
-                Some(&g) => g,
-                None => {
-                    by_cols.insert(cols.clone(), groups.len());
-                    groups.push(Group {
-                        cols,
-                        rows: Vec::new(),
-                    });
-                    groups.len() - 1
-                }
-            },
-        };
-        last = Some(gi);
-        groups[gi].rows.push((pos, vals));
+    let mut groups = Groups::default();
+    for rec in recs {
+        groups.add(rec);
     }
-    groups
+    groups.groups
+}
+
+/// [`Group`]s filled one record at a time.
+#[derive(Default)]
+struct Groups {
+    groups: Vec<Group>,
+    by_cols: HashMap<Vec<usize>, usize>,
+    last: Option<usize>,
+    n: usize,
+}
+
+impl Groups {
+    fn add(&mut self, rec: Vec<(usize, Value)>) {
+        let same = |g: &Group| g.cols.iter().copied().eq(rec.iter().map(|p| p.0));
+        // Records usually come in runs with the same columns: check the last group first.
+        let gi = match self.last {
+            Some(g) if same(&self.groups[g]) => g,
+            _ => {
+                let cols: Vec<usize> = rec.iter().map(|p| p.0).collect();
+                match self.by_cols.get(&cols) {
+                    Some(&g) => g,
+                    None => {
+                        self.by_cols.insert(cols.clone(), self.groups.len());
+                        self.groups.push(Group {
+                            cols,
+                            rows: Vec::new(),
+                        });
+                        self.groups.len() - 1
+                    }
+                }
+            }
+        };
+        self.last = Some(gi);
+        self.groups[gi].rows.push((self.n, rec));
+        self.n += 1;
+    }
 }
 
 /// A parameter of a bulk statement.
@@ -70,6 +88,9 @@ fn group(recs: Vec<Vec<(usize, Value)>>) -> Vec<Group> {
 enum Param {
     /// One column's values as a binary `text[]` (NULL elements for SQL NULL).
     Array(Vec<Option<String>>),
+    /// One column's values as a binary array of its (built-in) type, the values already
+    /// converted to `elem`.
+    Typed { elem: Type, vals: Vec<Value> },
     /// A scalar sent as untyped text: the server infers its type from the statement.
     Untyped(Option<String>),
 }
@@ -82,6 +103,7 @@ impl ToSql for Param {
     ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
         match self {
             Param::Array(v) => v.to_sql(ty, out),
+            Param::Typed { elem, vals } => encode_array(elem, vals, out),
             Param::Untyped(None) => Ok(IsNull::Yes),
             Param::Untyped(Some(s)) => {
                 out.extend_from_slice(s.as_bytes());
@@ -94,11 +116,98 @@ impl ToSql for Param {
     }
     fn encode_format(&self, _ty: &Type) -> postgres_types::Format {
         match self {
-            Param::Array(_) => postgres_types::Format::Binary,
+            Param::Array(_) | Param::Typed { .. } => postgres_types::Format::Binary,
             Param::Untyped(_) => postgres_types::Format::Text,
         }
     }
     to_sql_checked!();
+}
+
+/// A one-dimensional array in binary format, elements encoded as `elem` (the values are
+/// already converted to it): what `array_send` writes.
+fn encode_array(
+    elem: &Type,
+    vals: &[Value],
+    out: &mut BytesMut,
+) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+    out.put_i32(1);
+    out.put_i32(i32::from(vals.iter().any(Value::is_null)));
+    out.put_u32(elem.oid());
+    out.put_i32(i32::try_from(vals.len())?);
+    out.put_i32(1);
+    for v in vals {
+        if v.is_null() {
+            out.put_i32(-1);
+            continue;
+        }
+        let at = out.len();
+        out.put_i32(0);
+        match v.encode_coerced(elem, out)? {
+            IsNull::Yes => {
+                out.truncate(at);
+                out.put_i32(-1);
+            }
+            IsNull::No => {
+                let len = i32::try_from(out.len() - at - 4)?;
+                out[at..at + 4].copy_from_slice(&len.to_be_bytes());
+            }
+        }
+    }
+    Ok(IsNull::No)
+}
+
+/// The array type of a built-in scalar type that bulk statements send in binary (`None`
+/// for the rest: enums, domains, composites, extension types, arrays… go as `text[]` and
+/// are cast by name on the server).
+fn array_of(elem: &Type) -> Option<Type> {
+    Some(match *elem {
+        Type::BOOL => Type::BOOL_ARRAY,
+        Type::INT2 => Type::INT2_ARRAY,
+        Type::INT4 => Type::INT4_ARRAY,
+        Type::INT8 => Type::INT8_ARRAY,
+        Type::FLOAT4 => Type::FLOAT4_ARRAY,
+        Type::FLOAT8 => Type::FLOAT8_ARRAY,
+        Type::NUMERIC => Type::NUMERIC_ARRAY,
+        Type::TEXT => Type::TEXT_ARRAY,
+        Type::VARCHAR => Type::VARCHAR_ARRAY,
+        Type::BPCHAR => Type::BPCHAR_ARRAY,
+        Type::NAME => Type::NAME_ARRAY,
+        Type::BYTEA => Type::BYTEA_ARRAY,
+        Type::DATE => Type::DATE_ARRAY,
+        Type::TIME => Type::TIME_ARRAY,
+        Type::TIMESTAMP => Type::TIMESTAMP_ARRAY,
+        Type::TIMESTAMPTZ => Type::TIMESTAMPTZ_ARRAY,
+        Type::INTERVAL => Type::INTERVAL_ARRAY,
+        Type::UUID => Type::UUID_ARRAY,
+        Type::JSON => Type::JSON_ARRAY,
+        Type::JSONB => Type::JSONB_ARRAY,
+        Type::OID => Type::OID_ARRAY,
+        _ => return None,
+    })
+}
+
+/// One column's values as a bulk parameter: a binary array of the column's built-in type
+/// when every value converts to it (as `COPY` converts them), else `text[]`.
+fn column_param(type_oid: u32, vals: Vec<Value>) -> Param {
+    let Some(elem) = Type::from_oid(type_oid).filter(|t| array_of(t).is_some()) else {
+        return Param::Array(vals.into_iter().map(into_text).collect());
+    };
+    let mut out = Vec::with_capacity(vals.len());
+    let mut it = vals.into_iter();
+    for v in it.by_ref() {
+        let c = match v.coerce_to(&elem) {
+            Ok(Cow::Borrowed(b)) if !b.needs_text_format() => None,
+            Ok(Cow::Owned(c)) if !c.needs_text_format() => Some(c),
+            // Left to the server to parse (and to report): the column goes as text.
+            _ => {
+                out.push(v);
+                out.extend(it);
+                return Param::Array(out.into_iter().map(into_text).collect());
+            }
+        };
+        out.push(c.unwrap_or(v));
+    }
+    Param::Typed { elem, vals: out }
 }
 
 fn text_of(v: &Value) -> Option<String> {
@@ -147,12 +256,7 @@ impl Table {
         &self,
         recs: impl IntoIterator<Item = R>,
     ) -> Result<Vec<Row>> {
-        let recs: Vec<Vec<(usize, Value)>> = recs
-            .into_iter()
-            .map(|r| self.insert_cols(&r.into(), "inserts"))
-            .collect::<Result<_>>()?;
-        let n = recs.len();
-        let groups = group(recs);
+        let (n, groups) = self.group_records(recs, "inserts")?;
         self.run_groups(
             n,
             groups,
@@ -232,12 +336,7 @@ impl Table {
         recs: impl IntoIterator<Item = R>,
         opts: UpsertOptions,
     ) -> Result<Vec<Row>> {
-        let recs: Vec<Vec<(usize, Value)>> = recs
-            .into_iter()
-            .map(|r| self.insert_cols(&r.into(), "upserts"))
-            .collect::<Result<_>>()?;
-        let n = recs.len();
-        let groups = group(recs);
+        let (n, groups) = self.group_records(recs, "upserts")?;
         let exact = !opts.do_nothing;
         self.run_groups(
             n,
@@ -247,6 +346,23 @@ impl Table {
             exact,
         )
         .await
+    }
+
+    /// Each record's columns for an insert (as [`insert_cols`](Self::insert_cols) gives them,
+    /// the values moved out of the records), grouped by the columns given; and the number of
+    /// records.
+    fn group_records<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+        what: &str,
+    ) -> Result<(usize, Vec<Group>)> {
+        self.writable(what)?;
+        let mut names = Vec::new();
+        let mut groups = Groups::default();
+        for r in recs {
+            groups.add(self.copy_cols(r.into(), what, &mut names)?);
+        }
+        Ok((groups.n, groups.groups))
     }
 
     /// Loads records with binary `COPY ... FROM STDIN` and returns the count: the same as
@@ -377,8 +493,9 @@ impl Table {
         r
     }
 
-    /// A record's values by column index, in table order, for `COPY`: as
-    /// [`insert_cols`](Self::insert_cols) does, but moving the values out of the record.
+    /// A record's values by column index, in table order, for `COPY` and the set-based bulk
+    /// writes: as [`insert_cols`](Self::insert_cols) does, but moving the values out of the
+    /// record.
     /// `names` remembers the previous record's field names and columns: records usually
     /// give the same names in the same order, found then without a hash lookup.
     fn copy_cols(
@@ -616,11 +733,7 @@ impl Table {
         what: &str,
         kind: AuditKind,
     ) -> Result<u64> {
-        let recs: Vec<Vec<(usize, Value)>> = recs
-            .into_iter()
-            .map(|r| self.insert_cols(&r.into(), what))
-            .collect::<Result<_>>()?;
-        let mut groups = group(recs);
+        let (_, mut groups) = self.group_records(recs, what)?;
         let statements: Vec<(String, Vec<Param>)> = groups
             .iter_mut()
             .map(|g| self.insert_group_sql(g, None, false))
@@ -705,22 +818,33 @@ impl Table {
         Ok(raw.into_iter().map(|r| Row::new(cols.clone(), r)).collect())
     }
 
-    /// The group's columns as `text[]` parameters `$1..$k` and the `SELECT` that casts them.
+    /// The group's columns as parameters `$1..$k` (binary arrays of the columns' types where
+    /// they are built-in, `text[]` otherwise) and the `SELECT` that casts them.
     fn unnest_select(&self, g: &mut Group) -> (String, Vec<Param>) {
         let k = g.cols.len();
-        let mut arrays: Vec<Vec<Option<String>>> =
+        let mut columns: Vec<Vec<Value>> =
             (0..k).map(|_| Vec::with_capacity(g.rows.len())).collect();
         for (_, vals) in g.rows.iter_mut() {
-            for (a, v) in arrays.iter_mut().zip(vals.drain(..)) {
-                a.push(into_text(v));
+            for (a, (_, v)) in columns.iter_mut().zip(vals.drain(..)) {
+                a.push(v);
             }
         }
+        let params: Vec<Param> = g
+            .cols
+            .iter()
+            .zip(columns)
+            .map(|(i, vals)| column_param(self.col(*i).type_oid, vals))
+            .collect();
         let casts: Vec<String> = g
             .cols
             .iter()
             .map(|i| format!("v.{}::{}", self.qcol(*i), self.col(*i).type_name))
             .collect();
-        let params_sql: Vec<String> = (1..=k).map(|n| format!("${n}::text[]")).collect();
+        let params_sql: Vec<String> = params
+            .iter()
+            .enumerate()
+            .map(|(n, p)| format!("${}::{}", n + 1, param_sql_type(p)))
+            .collect();
         let aliases: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
         let sql = format!(
             "SELECT {} FROM unnest({}) AS v({})",
@@ -728,7 +852,7 @@ impl Table {
             params_sql.join(", "),
             aliases.join(", ")
         );
-        (sql, arrays.into_iter().map(Param::Array).collect())
+        (sql, params)
     }
 
     /// The set-based `INSERT` (or upsert) of one group; `returning` adds `RETURNING *`.
@@ -796,8 +920,10 @@ impl Table {
             })
             .collect();
         self.scope_conds(&mut q, &mut conds, Some("t"));
-        let params_sql: Vec<String> = (1..=g.cols.len())
-            .map(|n| format!("${n}::text[]"))
+        let params_sql: Vec<String> = params
+            .iter()
+            .enumerate()
+            .map(|(n, p)| format!("${}::{}", n + 1, param_sql_type(p)))
             .collect();
         let aliases: Vec<String> = g.cols.iter().map(|i| self.qcol(*i)).collect();
         let sql = format!(
@@ -823,14 +949,25 @@ impl Table {
 fn typed_params(params: &[Param]) -> Vec<(&(dyn ToSql + Sync), Type)> {
     params
         .iter()
-        .map(|p| {
-            let ty = match p {
-                Param::Array(_) => Type::TEXT_ARRAY,
-                Param::Untyped(_) => Type::UNKNOWN,
-            };
-            (p as &(dyn ToSql + Sync), ty)
-        })
+        .map(|p| (p as &(dyn ToSql + Sync), param_type(p)))
         .collect()
+}
+
+/// How a bulk array parameter is written in SQL (`$1::int8[]`).
+fn param_sql_type(p: &Param) -> String {
+    match p {
+        Param::Typed { elem, .. } => format!("{}[]", elem.name()),
+        _ => "text[]".to_string(),
+    }
+}
+
+/// The type a bulk parameter is sent as.
+fn param_type(p: &Param) -> Type {
+    match p {
+        Param::Array(_) => Type::TEXT_ARRAY,
+        Param::Typed { elem, .. } => array_of(elem).unwrap_or(Type::TEXT_ARRAY),
+        Param::Untyped(_) => Type::UNKNOWN,
+    }
 }
 
 fn kind_name(k: AuditKind) -> &'static str {
