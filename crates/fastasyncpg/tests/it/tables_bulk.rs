@@ -398,3 +398,44 @@ async fn bulk_typed_arrays_match_single_inserts() {
         .unwrap();
     assert_eq!(n, 0);
 }
+
+/// `inserts` streams one binary COPY while it reads the records; a record giving other
+/// columns, or a value that must go as text, ends that COPY and the rest go by column set,
+/// all in one transaction: every row lands once, and an error anywhere writes nothing.
+#[tokio::test]
+async fn inserts_stream_then_switch_column_sets() {
+    let db = db().await;
+    let t = items(&db).await;
+    let recs = |bad: bool| {
+        (0..3000).map(move |n| match n {
+            _ if (1000..1100).contains(&n) => {
+                record! { name: format!("n{n}"), qty: n, note: "other set" }
+            }
+            1500 => record! { name: "as text", qty: n, tags: "{a,b}" },
+            2999 if bad => record! { name: "bad", qty: "not a number" },
+            _ => record! { name: format!("n{n}"), qty: n },
+        })
+    };
+    let e = t.inserts(recs(true)).await.unwrap_err();
+    assert!(e.to_string().contains("not a number"), "{e}");
+    let n: i64 = db.fetchval("SELECT count(*) FROM items", ()).await.unwrap();
+    assert_eq!(n, 0, "nothing written");
+    assert_eq!(t.inserts(recs(false)).await.unwrap(), 3000);
+    let r = db
+        .fetchrow(
+            "SELECT count(*) AS n, count(DISTINCT qty) AS q, sum(qty) AS s, \
+             count(*) FILTER (WHERE note = 'other set') AS other, \
+             count(*) FILTER (WHERE note = 'none') AS dflt, \
+             max(array_length(tags, 1)) AS tags FROM items",
+            (),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(i(&r, "n"), 3000);
+    assert_eq!(i(&r, "q"), 3000);
+    assert_eq!(i(&r, "s"), (0..3000).sum::<i64>());
+    assert_eq!(i(&r, "other"), 100);
+    assert_eq!(i(&r, "dflt"), 2900);
+    assert_eq!(i(&r, "tags"), 2);
+}
