@@ -137,6 +137,10 @@ pub(crate) struct Conn {
     /// Held while a cancel request for this connection is on its way: the next statement waits
     /// for it, so a late cancel can never hit a statement sent after the one it was meant for.
     pub(crate) cancel_gate: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The schema introspection statement, prepared on the first refresh (named mode only),
+    /// with its SQL text: kept apart from the statement cache, which each refresh clears
+    /// (see `schema/introspect.rs`).
+    pub(crate) introspection: Mutex<Option<(Box<str>, Statement)>>,
 }
 
 impl Conn {
@@ -173,6 +177,7 @@ impl Conn {
             session: SessionState::default(),
             pid: std::sync::OnceLock::new(),
             cancel_gate: std::sync::Arc::new(tokio::sync::Mutex::new(())),
+            introspection: Mutex::new(None),
         };
         if conn.mode == StatementCacheMode::Unnamed {
             conn.load_types().await.map_err(|e| {

@@ -326,3 +326,116 @@ async fn empty_records_insert_defaults() {
     assert_eq!(t2.copy_in(vec![Record::new()]).await.unwrap(), 1);
     assert_eq!(t.count().await.unwrap(), 4);
 }
+
+/// Set-based bulk writes send built-in column types as binary typed arrays (`$1::int8[]`) and
+/// the rest as `text[]` cast by name; a column with a value only the server can parse goes as
+/// text. Either way the rows are the ones a single `insert` writes, and an upsert updates only
+/// the columns given.
+#[tokio::test]
+async fn bulk_typed_arrays_match_single_inserts() {
+    let db = db().await;
+    db.execute(
+        "CREATE TYPE mood AS ENUM ('sad', 'ok'); CREATE DOMAIN posint AS int CHECK (VALUE > 0);
+         CREATE TABLE k (id bigint PRIMARY KEY, b boolean, s smallint, f float8, n numeric(8,2),
+           d date, ts timestamptz, u uuid, by bytea, j jsonb, v varchar(5), m mood, p posint,
+           keep text DEFAULT 'kept')",
+        (),
+    )
+    .await
+    .unwrap();
+    db.refresh().await.unwrap();
+    let t = db.t("k").unwrap();
+    let rec = |id: i64| {
+        record! {
+            id: id, b: id % 2 == 0, s: 7, f: 1.5, n: "12.345", d: "2024-02-29",
+            ts: "2024-01-02 03:04:05+00", u: "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+            by: vec![0u8, 255], j: serde_json::json!({"a": [1, null]}), v: "abc", m: "ok", p: 3
+        }
+    };
+    let single = t.insert(rec(1)).await.unwrap();
+    let bulk = t.inserts_returning(vec![rec(2), rec(3)]).await.unwrap();
+    let cols = [
+        "b", "s", "f", "n", "d", "ts", "u", "by", "j", "v", "m", "p", "keep",
+    ];
+    let text = |r: &Row| -> Vec<Option<String>> {
+        cols.iter()
+            .map(|c| {
+                r.get::<fastasyncpg::Value, _>(*c)
+                    .unwrap()
+                    .to_string()
+                    .into()
+            })
+            .collect()
+    };
+    assert_eq!(text(&bulk[1]), text(&single));
+    assert_eq!(i(&bulk[0], "id"), 2);
+    // upserts: one existing (only the given columns change), one new, NULLs in typed arrays
+    db.execute("UPDATE k SET keep = 'changed' WHERE id = 2", ())
+        .await
+        .unwrap();
+    let rows = t
+        .upserts(vec![
+            record! { id: 2, s: Option::<i32>::None, n: 1, v: "xy" },
+            record! { id: 4, s: 9, n: Option::<f64>::None, v: "z" },
+        ])
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(s(&rows[0], "keep"), "changed");
+    assert_eq!(rows[0].get::<Option<i64>, _>("s").unwrap(), None);
+    assert_eq!(s(&rows[0], "v"), "xy");
+    assert_eq!(s(&rows[0], "m"), "ok");
+    assert_eq!(s(&rows[1], "keep"), "kept");
+    assert_eq!(i(&rows[1], "s"), 9);
+    // a domain check fails the whole call: nothing written
+    assert!(t
+        .upserts(vec![record! { id: 5, p: 1 }, record! { id: 6, p: -1 }])
+        .await
+        .is_err());
+    let n: i64 = db
+        .fetchval("SELECT count(*) FROM k WHERE id >= 5", ())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+}
+
+/// `inserts` streams one binary COPY while it reads the records; a record giving other
+/// columns, or a value that must go as text, ends that COPY and the rest go by column set,
+/// all in one transaction: every row lands once, and an error anywhere writes nothing.
+#[tokio::test]
+async fn inserts_stream_then_switch_column_sets() {
+    let db = db().await;
+    let t = items(&db).await;
+    let recs = |bad: bool| {
+        (0..3000).map(move |n| match n {
+            _ if (1000..1100).contains(&n) => {
+                record! { name: format!("n{n}"), qty: n, note: "other set" }
+            }
+            1500 => record! { name: "as text", qty: n, tags: "{a,b}" },
+            2999 if bad => record! { name: "bad", qty: "not a number" },
+            _ => record! { name: format!("n{n}"), qty: n },
+        })
+    };
+    let e = t.inserts(recs(true)).await.unwrap_err();
+    assert!(e.to_string().contains("not a number"), "{e}");
+    let n: i64 = db.fetchval("SELECT count(*) FROM items", ()).await.unwrap();
+    assert_eq!(n, 0, "nothing written");
+    assert_eq!(t.inserts(recs(false)).await.unwrap(), 3000);
+    let r = db
+        .fetchrow(
+            "SELECT count(*) AS n, count(DISTINCT qty) AS q, sum(qty) AS s, \
+             count(*) FILTER (WHERE note = 'other set') AS other, \
+             count(*) FILTER (WHERE note = 'none') AS dflt, \
+             max(array_length(tags, 1)) AS tags FROM items",
+            (),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(i(&r, "n"), 3000);
+    assert_eq!(i(&r, "q"), 3000);
+    assert_eq!(i(&r, "s"), (0..3000).sum::<i64>());
+    assert_eq!(i(&r, "other"), 100);
+    assert_eq!(i(&r, "dflt"), 2900);
+    assert_eq!(i(&r, "tags"), 2);
+}

@@ -399,3 +399,102 @@ async fn refresh_clears_statement_caches_after_ddl() {
     assert_eq!(rows[0].len(), 3);
     assert_eq!(i(&rows[0], "b"), 7);
 }
+
+/// The snapshot is the same whichever way it was loaded: the prepared statement (named mode,
+/// kept per connection across refreshes) or the unnamed one (PgBouncer mode); comments of
+/// tables and columns included. A named statement deallocated behind our back is prepared again.
+#[tokio::test]
+async fn refresh_is_identical_in_named_and_unnamed_mode() {
+    let url = fastasyncpg_testing::fresh_db().await;
+    let named = fastasyncpg::connect(&url).await.unwrap();
+    named.execute(ODD_SCHEMA, ()).await.unwrap();
+    named
+        .execute(
+            "COMMENT ON TABLE person IS 'people'; COMMENT ON VIEW mixed_view IS 'a view'; \
+             CREATE TABLE parent (a int, b int, PRIMARY KEY (a, b)); \
+             CREATE TABLE child (id int PRIMARY KEY, pa int, pb int, \
+               FOREIGN KEY (pb, pa) REFERENCES parent (b, a), \
+               CONSTRAINT to_other FOREIGN KEY (id) REFERENCES other.thing (id))",
+            (),
+        )
+        .await
+        .unwrap();
+    let unnamed = fastasyncpg::ConnectOptions::parse(&url)
+        .unwrap()
+        .statement_cache_mode(fastasyncpg::StatementCacheMode::Unnamed)
+        .connect()
+        .await
+        .unwrap();
+    let a = named.refresh().await.unwrap();
+    let b = named.refresh().await.unwrap();
+    let c = unnamed.refresh().await.unwrap();
+    let same = |x: &fastasyncpg::schema::Schema, y: &fastasyncpg::schema::Schema| {
+        assert_eq!(x.search_path(), y.search_path());
+        assert_eq!(x.schemas(), y.schemas());
+        assert_eq!(x.relations(), y.relations());
+        assert_eq!(x.enums(), y.enums());
+        assert_eq!(x.domains(), y.domains());
+    };
+    same(&a, &b);
+    same(&a, &c);
+    let person = a.relation("person").unwrap();
+    assert_eq!(person.comment.as_deref(), Some("people"));
+    assert_eq!(
+        person.column("email").unwrap().comment.as_deref(),
+        Some("contact address")
+    );
+    assert_eq!(person.column("age").unwrap().comment, None);
+    assert_eq!(
+        a.relation("mixed_view").unwrap().comment.as_deref(),
+        Some("a view")
+    );
+    let child = a.relation("child").unwrap();
+    let fks: Vec<_> = child
+        .foreign_keys
+        .iter()
+        .map(|f| {
+            (
+                f.name.as_str(),
+                f.columns.clone(),
+                f.ref_table.as_str(),
+                f.ref_columns.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        fks,
+        [
+            (
+                "child_pb_pa_fkey",
+                vec!["pb".to_string(), "pa".to_string()],
+                "parent",
+                vec!["b".to_string(), "a".to_string()]
+            ),
+            (
+                "to_other",
+                vec!["id".to_string()],
+                "thing",
+                vec!["id".to_string()]
+            ),
+        ]
+    );
+    // named mode keeps exactly one prepared introspection statement; unnamed mode none
+    let prepared = |db: fastasyncpg::Database| async move {
+        let n: i64 = db
+            .fetchval(
+                "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '-- The whole schema snapshot%'",
+                (),
+            )
+            .await
+            .unwrap();
+        (db, n)
+    };
+    let (named, n) = prepared(named).await;
+    assert_eq!(n, 1);
+    let (unnamed, n) = prepared(unnamed).await;
+    assert_eq!(n, 0);
+    drop(unnamed);
+    named.execute("DEALLOCATE ALL", ()).await.unwrap();
+    let d = named.refresh().await.unwrap();
+    same(&a, &d);
+}
