@@ -66,18 +66,197 @@ fn where_args_of(args: Option<&Bound<'_, PyAny>>) -> PyResult<Args> {
     }
 }
 
-/// A Python dict as a core [`Record`] (column → value).
+/// The package's `UNSET` (registered by `fastasyncpg/core.py`): a field left out of a write.
+pub(crate) static UNSET: pyo3::sync::PyOnceLock<Py<PyAny>> = pyo3::sync::PyOnceLock::new();
+
+/// Registers `UNSET`.
+#[pyfunction]
+pub(crate) fn _set_unset(py: Python<'_>, unset: Bound<'_, PyAny>) {
+    let _ = UNSET.set(py, unset.unbind());
+}
+
+/// A row to write as a core [`Record`] (column → value): a dict, an `FRecord`, a dataclass
+/// instance or any mapping; fields that are `UNSET` are left out (the column keeps its DEFAULT,
+/// or its value on update), `enum.Enum` values send their `.value`.
 pub(crate) fn to_record(d: &Bound<'_, PyAny>) -> PyResult<Record> {
-    let d = d
-        .cast::<PyDict>()
-        .map_err(|_| PyTypeError::new_err("a row must be a dict, a dataclass or a record"))?;
+    let py = d.py();
+    let unset = UNSET.get(py).map(|u| u.bind(py).as_ptr());
     let mut r = Record::new();
-    for (k, v) in d.iter() {
+    let mut put = |k: &Bound<'_, PyAny>, v: &Bound<'_, PyAny>| -> PyResult<()> {
+        if unset == Some(v.as_ptr()) {
+            return Ok(());
+        }
         let name: String = k.extract()?;
-        let val = to_value(&v, &|| format!("column {name:?}"))?;
+        let val = to_value(v, &|| format!("column {name:?}"))?;
         r.set(name, val);
+        Ok(())
+    };
+    if let Ok(dict) = d.cast::<PyDict>() {
+        for (k, v) in dict.iter() {
+            put(&k, &v)?;
+        }
+    } else if let Ok(rec) = d.cast::<crate::record::FRecord>() {
+        for (k, v) in rec.get().pairs() {
+            put(PyString::new(py, k).as_any(), v.bind(py))?;
+        }
+    } else if let Ok(fields) = d.getattr(pyo3::intern!(py, "__dataclass_fields__")) {
+        for k in fields.try_iter()? {
+            let k = k?;
+            let v = d.getattr(k.cast::<PyString>()?)?;
+            put(&k, &v)?;
+        }
+    } else if d.hasattr(pyo3::intern!(py, "keys"))? {
+        for k in d.call_method0(pyo3::intern!(py, "keys"))?.try_iter()? {
+            let k = k?;
+            let v = d.get_item(&k)?;
+            put(&k, &v)?;
+        }
+    } else if let Ok(attrs) = d.getattr(pyo3::intern!(py, "__dict__")) {
+        for (k, v) in attrs.cast::<PyDict>()?.iter() {
+            if !k.extract::<String>()?.starts_with('_') {
+                put(&k, &v)?;
+            }
+        }
+    } else {
+        return Err(PyTypeError::new_err(format!(
+            "cannot use a {} as a row: pass a dict, a dataclass, a record or keywords",
+            d.get_type().name()?
+        )));
     }
     Ok(r)
+}
+
+/// Rows for a COPY straight from Python dicts that all have the same keys (the common bulk
+/// case), converted lazily: `(columns, rows)`, the scope's columns appended. `None` when the
+/// rows differ in shape, hold `UNSET`, or set a scope column: the general path handles those
+/// (defaults for missing keys, scope checks). Only the shapes are checked here; the values are
+/// converted by [`DictRows`] while the COPY is under way.
+fn columnar(
+    recs: &Bound<'_, PyAny>,
+    scope: &[(String, Value)],
+) -> PyResult<Option<(Vec<String>, DictRows)>> {
+    let py = recs.py();
+    let Ok(list) = recs.cast::<PyList>() else {
+        return Ok(None);
+    };
+    let Some(first) = list.iter().next() else {
+        return Ok(None);
+    };
+    let Ok(first) = first.cast_into::<PyDict>() else {
+        return Ok(None);
+    };
+    let keys: Vec<Bound<'_, PyAny>> = first.keys().iter().collect();
+    let mut cols = Vec::with_capacity(keys.len() + scope.len());
+    for k in &keys {
+        let name: String = k.extract()?;
+        if scope.iter().any(|(s, _)| *s == name) {
+            return Ok(None);
+        }
+        cols.push(name);
+    }
+    if cols.is_empty() {
+        return Ok(None); // rows of defaults only
+    }
+    let unset = UNSET.get(py).map(|u| u.bind(py).as_ptr());
+    for item in list.iter() {
+        let Ok(d) = item.cast::<PyDict>() else {
+            return Ok(None);
+        };
+        if d.len() != keys.len() {
+            return Ok(None);
+        }
+        for k in &keys {
+            match d.get_item(k)? {
+                Some(v) if unset != Some(v.as_ptr()) => {}
+                _ => return Ok(None),
+            }
+        }
+    }
+    let names = cols.clone();
+    cols.extend(scope.iter().map(|(s, _)| s.clone()));
+    let rows = DictRows {
+        list: list.clone().unbind(),
+        keys: keys.into_iter().map(Bound::unbind).collect(),
+        names,
+        scope: scope.iter().map(|(_, v)| v.clone()).collect(),
+        pos: 0,
+        buf: std::collections::VecDeque::new(),
+    };
+    Ok(Some((cols, rows)))
+}
+
+/// Rows of same-shaped dicts, converted to values a chunk at a time (one GIL acquisition per
+/// chunk) as the COPY asks for them, so that conversion overlaps with the server's work.
+struct DictRows {
+    list: Py<PyList>,
+    keys: Vec<Py<PyAny>>,
+    names: Vec<String>,
+    scope: Vec<Value>,
+    pos: usize,
+    buf: std::collections::VecDeque<ConvertedRow>,
+}
+
+/// One converted row, or the conversion error (which aborts the COPY: nothing is written).
+struct ConvertedRow(fastasyncpg::Result<Vec<Value>>);
+
+impl fastasyncpg::IntoCopyRow for ConvertedRow {
+    fn into_copy_row(self, _columns: &[String]) -> fastasyncpg::Result<Vec<Value>> {
+        self.0
+    }
+}
+
+const CHUNK: usize = 2048;
+
+impl Iterator for DictRows {
+    type Item = ConvertedRow;
+
+    fn next(&mut self) -> Option<ConvertedRow> {
+        if self.buf.is_empty() {
+            Python::attach(|py| {
+                let list = self.list.bind(py);
+                let end = (self.pos + CHUNK).min(list.len());
+                while self.pos < end {
+                    let row = self.convert(py, list, self.pos);
+                    let failed = row.is_err();
+                    self.buf.push_back(ConvertedRow(row));
+                    self.pos += 1;
+                    if failed {
+                        self.pos = usize::MAX / 2; // nothing after an error
+                        break;
+                    }
+                }
+            });
+        }
+        self.buf.pop_front()
+    }
+}
+
+impl DictRows {
+    fn convert(
+        &self,
+        py: Python<'_>,
+        list: &Bound<'_, PyList>,
+        i: usize,
+    ) -> fastasyncpg::Result<Vec<Value>> {
+        let err = |e: PyErr| fastasyncpg::Error::new(fastasyncpg::ErrorKind::Bind, e.to_string());
+        let d = list.get_item(i).map_err(err)?;
+        let d = d.cast::<PyDict>().map_err(|e| err(e.into()))?;
+        let mut row = Vec::with_capacity(self.keys.len() + self.scope.len());
+        for (k, name) in self.keys.iter().zip(&self.names) {
+            let v = d.get_item(k.bind(py)).map_err(err)?.ok_or_else(|| {
+                fastasyncpg::Error::new(
+                    fastasyncpg::ErrorKind::Bind,
+                    format!(
+                        "row {}: no value for column {name:?} (the list changed)",
+                        i + 1
+                    ),
+                )
+            })?;
+            row.push(to_value(&v, &|| format!("column {name:?}")).map_err(err)?);
+        }
+        row.extend(self.scope.iter().cloned());
+        Ok(row)
+    }
 }
 
 /// A primary key from Python: one value, or a tuple/list for a composite key.
@@ -839,6 +1018,28 @@ impl Db {
         cls: Option<Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let t = self.table(name, xtra.as_ref())?;
+        if op == "inserts" {
+            let scope: Vec<(String, Value)> = t
+                .scope()
+                .into_iter()
+                .map(|(c, v)| (c.to_string(), v.clone()))
+                .collect();
+            if let Some((cols, rows)) = columnar(&recs, &scope)? {
+                // Same COPY as `Table::inserts`, without a Record per row.
+                let opts = fastasyncpg::CopyOptions::new()
+                    .columns(cols)
+                    .schema_name(t.schema());
+                let db = self.db.clone();
+                let table = t.name().to_string();
+                return awaitable(py, async move {
+                    let n = db
+                        .copy_records_to_table(&table, rows, &opts)
+                        .await
+                        .map_err(to_py_err)?;
+                    Ok(Out::new(move |py| Ok(n.into_pyobject(py)?.into_any())))
+                });
+            }
+        }
         let mut all = Vec::new();
         for (i, r) in recs.try_iter()?.enumerate() {
             all.push(

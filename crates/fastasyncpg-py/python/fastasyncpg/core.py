@@ -51,6 +51,7 @@ class _Unset:
 
 
 UNSET = _Unset()
+_native._set_unset(UNSET)
 
 
 class Range:
@@ -275,6 +276,11 @@ def _process_row(record=None, **kwargs):
     else: raise TypeError(f'cannot use a {type(record).__name__} as a row: pass a dict, a dataclass or keywords')
     d.update(kwargs)
     return {k: (v.value if isinstance(v, enum.Enum) else v) for k, v in d.items() if v is not UNSET}
+
+
+def _rows(records):
+    "Rows for a bulk call: the core reads dicts, records, dataclasses and objects itself (skipping UNSET)."
+    return records if isinstance(records, (list, tuple)) else list(records)
 
 
 # ----- the task-local handle of an open transaction -----
@@ -766,16 +772,16 @@ class Table:
 
     async def inserts(self, records):
         "Insert many rows in one atomic call (binary COPY); returns the count. Missing columns get their DEFAULT."
-        return await self.db._h().t_bulk(self.name, 'inserts', [_process_row(r) for r in records], self._scope())
+        return await self.db._h().t_bulk(self.name, 'inserts', _rows(records), self._scope())
 
     async def updates(self, records):
         "Update many rows by primary key in one atomic call; missing columns stay unchanged. Returns the rows."
-        return await self.db._h().t_bulk(self.name, 'updates', [_process_row(r) for r in records],
+        return await self.db._h().t_bulk(self.name, 'updates', _rows(records),
                                          self._scope(), self._cls())
 
     async def upserts(self, records):
         "Insert or update many rows in one atomic call. Returns the rows."
-        return await self.db._h().t_bulk(self.name, 'upserts', [_process_row(r) for r in records],
+        return await self.db._h().t_bulk(self.name, 'upserts', _rows(records),
                                          self._scope(), self._cls())
 
     def claim(self, n=1):
