@@ -18,6 +18,9 @@ use crate::convert::{args_values, rows_to_list, to_py, to_value, RowConverter};
 use crate::errors::{new_err, to_py_err};
 use crate::out::{awaitable, Out};
 
+/// Rows converted to Python per GIL acquisition when `fetch` streams a result.
+const FETCH_CHUNK: usize = 1024;
+
 /// A database handle (see the module docs).
 #[pyclass(module = "fastasyncpg._native", name = "Db", frozen)]
 pub struct Db {
@@ -533,8 +536,30 @@ impl Db {
         let cls = opt_cls(cls);
         let db = self.db.clone();
         awaitable(py, async move {
-            let rows = db.fetch(&sql, a).await.map_err(to_py_err)?;
-            Ok(rows_out(rows, cls))
+            if db.is_in_transaction() {
+                let rows = db.fetch(&sql, a).await.map_err(to_py_err)?;
+                return Ok(rows_out(rows, cls));
+            }
+            // Streamed, each chunk made Python while the next one arrives.
+            let mut c = db.cursor(&sql, a).await.map_err(to_py_err)?;
+            let list: Py<PyList> = Python::attach(|py| PyList::empty(py).unbind());
+            let mut conv: Option<RowConverter> = None;
+            loop {
+                let rows = c.fetch(FETCH_CHUNK).await.map_err(to_py_err)?;
+                let Some(first) = rows.first() else { break };
+                let conv = conv.get_or_insert_with(|| RowConverter::new(first));
+                Python::attach(|py| -> PyResult<()> {
+                    let l = list.bind(py);
+                    for r in &rows {
+                        l.append(conv.object(py, r, cls.as_ref())?)?;
+                    }
+                    Ok(())
+                })?;
+                if rows.len() < FETCH_CHUNK {
+                    break;
+                }
+            }
+            Ok(Out::new(move |py| Ok(list.into_bound(py).into_any())))
         })
     }
 
