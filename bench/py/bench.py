@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Python peers of fastasyncpg's benchmark: asyncpg and fastasyncpg 0.1.0 (the Python library).
+"""Python implementations of fastasyncpg's benchmark: the Python bindings (fastasyncpg-rs) and
+the Python peers asyncpg, psqlpy and fastasyncpg 0.1.0 (the original Python library).
 
     bench.py --params '{"workload": "w1", "impl": "asyncpg", "url": "...", "n": 1000, ...}'
     bench.py --versions
@@ -7,11 +8,18 @@
 Runs one measurement (connect, warm up, then time only the workload) and prints one JSON line:
 {"ok": true, "value": ..., "unit": ..., "extra": {...}} or {"ok": false, "na"|"error": ...}.
 Parameters are those of `fab one` (bench/src/params.rs). Implementations: `asyncpg`,
-`asyncpg-copy` (W4 copy_records_to_table; W9–W11 use asyncpg's COPY and cursor) and `fastasyncpg-py` (fastasyncpg 0.1.0 from PyPI).
+`asyncpg-copy` (W4 copy_records_to_table; W9–W11 use asyncpg's COPY and cursor),
+`fastasyncpg-py` (fastasyncpg 0.1.0 from PyPI), `fastasyncpg-rs-py` (this project's Python
+bindings, crates/fastasyncpg-py; `fastasyncpg-rs-py-table` is its W1 through `t[pk]`) and
+`psqlpy` (W4: its copy_records_to_table). Every one runs on uvloop when it is installed.
 
 fastasyncpg 0.1.0 patches asyncpg's Connection on import, so it is imported only when measuring
-it: each measurement runs in a process of its own.
+it: each measurement runs in a process of its own. The bindings have the same import name
+(`fastasyncpg`) as 0.1.0, so `bench/run` installs their wheel into a directory of its own,
+`bench/.venv/fastasyncpg-rs` (`pip install --target`), which only their measurements put first
+on `sys.path`.
 """
+import os
 import argparse
 import asyncio
 import json
@@ -112,6 +120,39 @@ def import_asyncpg():
         raise NA(f"unavailable (asyncpg not installed: {e})")
 
 
+RS = "fastasyncpg-rs-py"
+RS_TABLE = "fastasyncpg-rs-py-table"
+RS_IMPLS = (RS, RS_TABLE)
+# impls that take rows as dicts for the table API's bulk calls
+DICT_IMPLS = ("fastasyncpg-py",) + RS_IMPLS
+
+
+def rs_dir():
+    return os.environ.get("FAB_RS_PY_DIR") or os.path.join(sys.prefix, "fastasyncpg-rs")
+
+
+def import_rs():
+    """The Rust bindings (not fastasyncpg 0.1.0, which has the same import name)."""
+    d = rs_dir()
+    if not os.path.isdir(d):
+        raise NA(f"unavailable (the bindings' wheel is not installed in {d}: bench/run builds it)")
+    sys.path.insert(0, d)
+    try:
+        import fastasyncpg
+        import fastasyncpg._native  # noqa: F401 - fails for fastasyncpg 0.1.0
+        return fastasyncpg
+    except ImportError as e:
+        raise NA(f"unavailable (the bindings do not import: {e})")
+
+
+def import_psqlpy():
+    try:
+        import psqlpy
+        return psqlpy
+    except ImportError as e:
+        raise NA(f"unavailable (psqlpy not installed: {e})")
+
+
 def import_fa():
     try:
         import fastasyncpg.core as fa
@@ -128,6 +169,12 @@ async def connect_impl(p):
     if p["impl"] == "fastasyncpg-py":
         fa = import_fa()
         return "fa", await fa.connect(p["url"])
+    if p["impl"] in RS_IMPLS:
+        rs = import_rs()
+        return "rs", await rs.connect(p["url"])
+    if p["impl"] == "psqlpy":
+        psqlpy = import_psqlpy()
+        return "psqlpy", await psqlpy.connect(dsn=p["url"])
     raise NA(f"n/a (no Python implementation {p['impl']!r})")
 
 
@@ -160,9 +207,17 @@ async def seq_loop(p, get):
 
 async def w1(p):
     kind, c = await connect_impl(p)
-    if kind == "asyncpg":
+    if kind == "asyncpg" or (kind == "rs" and p["impl"] == RS):
         async def get(aid):
             return await c.fetchval(SQL_W1, aid)
+    elif kind == "rs":
+        tbl = c.t.pgbench_accounts
+
+        async def get(aid):
+            return (await tbl[aid])["abalance"]
+    elif kind == "psqlpy":
+        async def get(aid):
+            return await c.fetch_val(SQL_W1, [aid])
     else:
         async def get(aid):
             return (await c.q(SQL_W1, aid))[0][0]
@@ -176,6 +231,16 @@ async def w1t(p):
     if kind == "asyncpg":
         async def get(aid):
             r = await c.fetchrow(SQL_W1T, aid)
+            return r["abalance"]
+    elif kind == "rs":
+        tbl = c.t.pgbench_accounts
+
+        async def get(aid):
+            r = await tbl[aid]
+            return r["abalance"]
+    elif kind == "psqlpy":
+        async def get(aid):
+            r = (await c.fetch_row(SQL_W1T, [aid])).result()
             return r["abalance"]
     else:
         if not c.t.pgbench_accounts.pks:
@@ -206,6 +271,19 @@ async def w2(p):
 
         async def get(aid):
             return (await db.q(SQL_W1, aid))[0][0]
+    elif p["impl"] == RS:
+        rs = import_rs()
+        db = await rs.create_pool(p["url"], min_size=size, max_size=size)
+
+        async def get(aid):
+            return await db.fetchval(SQL_W1, aid)
+    elif p["impl"] == "psqlpy":
+        psqlpy = import_psqlpy()
+        pool = psqlpy.ConnectionPool(dsn=p["url"], max_db_pool_size=size)
+
+        async def get(aid):
+            async with pool.acquire() as conn:
+                return await conn.fetch_val(SQL_W1, [aid])
     else:
         raise NA(f"n/a (no Python implementation {p['impl']!r})")
 
@@ -230,9 +308,12 @@ async def w3(p):
     kind, c = await connect_impl(p)
     span, rng = p["rows"], random.Random(3)
     hi_max = max(1, p["naccounts"] - span)
-    if kind == "asyncpg":
+    if kind in ("asyncpg", "rs"):
         async def fetch(lo):
             return len(await c.fetch(SQL_W3, lo, lo + span - 1))
+    elif kind == "psqlpy":
+        async def fetch(lo):
+            return len((await c.fetch(SQL_W3, [lo, lo + span - 1])).result())
     else:
         async def fetch(lo):
             return len(await c.q(SQL_W3, lo, lo + span - 1))
@@ -259,7 +340,7 @@ async def w4(p):
     admin = await admin_conn(p)
     await admin.execute(DDL_W4)
     recs = records(p["rows"], "w4")
-    dicts = [dict(zip(COLS, r)) for r in recs] if p["impl"] == "fastasyncpg-py" else None
+    dicts = [dict(zip(COLS, r)) for r in recs] if p["impl"] in DICT_IMPLS else None
     total = 0.0
     for _ in range(p["n"]):
         await admin.execute("TRUNCATE bench_insert")
@@ -268,6 +349,8 @@ async def w4(p):
         if p["impl"] == "asyncpg":
             await c.executemany(SQL_INSERT, recs)
         elif p["impl"] == "asyncpg-copy":
+            await c.copy_records_to_table("bench_insert", records=recs, columns=COLS)
+        elif kind == "psqlpy":
             await c.copy_records_to_table("bench_insert", records=recs, columns=COLS)
         else:
             await c.t.bench_insert.inserts(dicts)
@@ -282,7 +365,8 @@ async def w5(p):
     admin = await admin_conn(p)
     await admin.execute(DDL_W5)
     recs = records(p["rows"], "w5")
-    dicts = [dict(zip(COLS, r)) for r in recs] if p["impl"] == "fastasyncpg-py" else None
+    dicts = [dict(zip(COLS, r)) for r in recs] if p["impl"] in DICT_IMPLS else None
+    lists = [list(r) for r in recs]
     total = 0.0
     for _ in range(p["n"]):
         await admin.execute(
@@ -292,6 +376,8 @@ async def w5(p):
         t0 = time.perf_counter()
         if kind == "asyncpg":
             await c.executemany(SQL_UPSERT, recs)
+        elif kind == "psqlpy":
+            await c.execute_many(SQL_UPSERT, lists)
         else:
             await c.t.bench_upsert.upserts(dicts)
         total += time.perf_counter() - t0
@@ -302,8 +388,8 @@ async def w5(p):
 
 
 async def w6(p):
-    if p["impl"] != "fastasyncpg-py":
-        raise NA("n/a (asyncpg has no metadata API)")
+    if p["impl"] not in ("fastasyncpg-py", RS):
+        raise NA(f"n/a ({p['impl']} has no metadata API)")
     _, db = await connect_impl(p)  # connect() already refreshes once
     for _ in range(p["warmup"]):
         await db.refresh()
@@ -412,11 +498,17 @@ def versions():
     import platform
     from importlib import metadata
     v = {"python": platform.python_version()}
-    for pkg in ("asyncpg", "uvloop", "fastasyncpg"):
+    for pkg in ("asyncpg", "uvloop", "fastasyncpg", "psqlpy"):
         try:
             v[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
             v[pkg] = "not installed"
+    # the bindings' wheel, installed apart (see the module docs)
+    try:
+        dists = list(metadata.distributions(path=[rs_dir()]))
+        v["fastasyncpg-rs"] = dists[0].version if dists else "not installed"
+    except Exception:  # noqa: BLE001
+        v["fastasyncpg-rs"] = "not installed"
     return v
 
 
