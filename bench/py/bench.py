@@ -145,6 +145,11 @@ def import_rs():
         raise NA(f"unavailable (the bindings do not import: {e})")
 
 
+# psqlpy cannot decode bpchar (pgbench_accounts.filler is char(84)): its documented way out is a
+# custom decoder for the column.
+PSQLPY_DECODERS = {"filler": lambda b: b.decode()}
+
+
 def import_psqlpy():
     try:
         import psqlpy
@@ -240,7 +245,7 @@ async def w1t(p):
             return r["abalance"]
     elif kind == "psqlpy":
         async def get(aid):
-            r = (await c.fetch_row(SQL_W1T, [aid])).result()
+            r = (await c.fetch_row(SQL_W1T, [aid])).result(custom_decoders=PSQLPY_DECODERS)
             return r["abalance"]
     else:
         if not c.t.pgbench_accounts.pks:
@@ -313,7 +318,7 @@ async def w3(p):
             return len(await c.fetch(SQL_W3, lo, lo + span - 1))
     elif kind == "psqlpy":
         async def fetch(lo):
-            return len((await c.fetch(SQL_W3, [lo, lo + span - 1])).result())
+            return len((await c.fetch(SQL_W3, [lo, lo + span - 1])).result(custom_decoders=PSQLPY_DECODERS))
     else:
         async def fetch(lo):
             return len(await c.q(SQL_W3, lo, lo + span - 1))

@@ -21,7 +21,8 @@ pub struct Options {
     pub chinook_db: String,
     pub quick: bool,
     pub rounds: usize,
-    /// Python of the venv with asyncpg / uvloop / fastasyncpg 0.1.0; None: Python peers unavailable.
+    /// Python of the venv with asyncpg / uvloop / psqlpy / fastasyncpg 0.1.0 (and the bindings'
+    /// wheel in `<venv>/fastasyncpg-rs`); None: the Python implementations are unavailable.
     pub python: Option<String>,
     pub python_why: String,
     pub pgbench: Option<String>,
@@ -244,6 +245,13 @@ pub const FA_RESET: &str = "fastasyncpg-reset-always";
 pub const FA_RAWTYPED: &str = "fastasyncpg-rawtyped";
 pub const FA_MODEL: &str = "fastasyncpg-model";
 pub const FA_PY: &str = "fastasyncpg-py";
+/// This project's Python bindings (`crates/fastasyncpg-py`, the wheel `fastasyncpg-rs`), run by
+/// `py/bench.py`: a fastasyncpg row (its id starts with `fastasyncpg`, not with `fastasyncpg-py`).
+pub const FA_RS_PY: &str = "fastasyncpg-rs-py";
+/// The bindings' W1 through the table API (`await t[pk]`, the whole row).
+pub const FA_RS_PY_TABLE: &str = "fastasyncpg-rs-py-table";
+/// psqlpy (Rust-backed Python driver), a peer.
+pub const PSQLPY: &str = "psqlpy";
 /// The `fastasyncpg` command line (`load`, `export`), timed as a whole process.
 pub const FA_CLI: &str = "fastasyncpg-cli";
 
@@ -317,6 +325,9 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
                 imp(FA_MODEL, "fastasyncpg typed models", models_runner()),
                 imp("sqlx", "sqlx (query_scalar)", rust()),
                 imp("asyncpg", "asyncpg (fetchval)", py()),
+                imp(FA_RS_PY, "fastasyncpg-rs-py Python bindings (fetchval)", py()),
+                imp(FA_RS_PY_TABLE, "fastasyncpg-rs-py await t[pk] (whole row)", py()),
+                imp(PSQLPY, "psqlpy (fetch_val)", py()),
                 imp(FA_PY, "fastasyncpg-py 0.1.0 (q)", py()),
                 imp("pgbench", "pgbench -M prepared -c 1", Runner::Pgbench { script: get_script.clone(), clients: 1, threads: 1, per_tx: 1 }),
             ],
@@ -337,6 +348,8 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
                 imp(FA_MODEL, "fastasyncpg typed models", models_runner()),
                 imp("sqlx", "sqlx (query_as)", rust()),
                 imp("asyncpg", "asyncpg (fetchrow)", py()),
+                imp(FA_RS_PY, "fastasyncpg-rs-py await t[pk]", py()),
+                imp(PSQLPY, "psqlpy (fetch_row)", py()),
                 imp(FA_PY, "fastasyncpg-py 0.1.0 t.get(pk)", py()),
             ],
             baseline: RAW,
@@ -356,6 +369,8 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
                 imp(FA_RESET, "fastasyncpg pool, reset=always (a session reset per use)", rust()),
                 imp("sqlx", "sqlx PgPool", rust()),
                 imp("asyncpg", "asyncpg pool", py()),
+                imp(FA_RS_PY, "fastasyncpg-rs-py create_pool (fetchval)", py()),
+                imp(PSQLPY, "psqlpy ConnectionPool (acquire, fetch_val)", py()),
                 imp(FA_PY, "fastasyncpg-py 0.1.0 pool", py()),
                 imp("pgbench", "pgbench -c 4 -j 2", Runner::Pgbench { script: get_script.clone(), clients: 4, threads: 2, per_tx: 1 }),
             ],
@@ -395,6 +410,8 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
                 imp(FA_MODEL, "fastasyncpg typed models", models_runner()),
                 imp("sqlx", "sqlx query_as → structs", rust()),
                 imp("asyncpg", "asyncpg fetch (Records)", py()),
+                imp(FA_RS_PY, "fastasyncpg-rs-py fetch (FRecords)", py()),
+                imp(PSQLPY, "psqlpy fetch().result() (dicts)", py()),
                 imp(FA_PY, "fastasyncpg-py 0.1.0 q", py()),
             ],
             baseline: RAW,
@@ -416,6 +433,8 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
                 imp("sqlx", "sqlx UNNEST", rust()),
                 imp("asyncpg", "asyncpg executemany", py()),
                 imp("asyncpg-copy", "asyncpg copy_records_to_table", py()),
+                imp(FA_RS_PY, "fastasyncpg-rs-py t.inserts", py()),
+                imp(PSQLPY, "psqlpy copy_records_to_table", py()),
                 imp(FA_PY, "fastasyncpg-py 0.1.0 t.inserts", py()),
             ],
             baseline: RAW,
@@ -435,6 +454,8 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
                 imp("fastasyncpg-executemany", "fastasyncpg executemany ON CONFLICT", rust()),
                 imp("sqlx", "sqlx UNNEST … ON CONFLICT", rust()),
                 imp("asyncpg", "asyncpg executemany ON CONFLICT", py()),
+                imp(FA_RS_PY, "fastasyncpg-rs-py t.upserts", py()),
+                imp(PSQLPY, "psqlpy execute_many ON CONFLICT", py()),
                 imp(FA_PY, "fastasyncpg-py 0.1.0 t.upserts", py()),
             ],
             baseline: RAW,
@@ -451,6 +472,7 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
             impls: vec![
                 imp(RAW, "tokio-postgres one catalog query", rust()),
                 imp(FA, "fastasyncpg db.refresh()", table_runner()),
+                imp(FA_RS_PY, "fastasyncpg-rs-py db.refresh()", py()),
                 imp(FA_PY, "fastasyncpg-py 0.1.0 refresh()", py()),
             ],
             baseline: RAW,
@@ -467,6 +489,7 @@ pub fn catalogue(o: &Options) -> Vec<Workload> {
             impls: vec![
                 imp(RAW, "tokio-postgres one catalog query", rust()),
                 imp(FA, "fastasyncpg db.refresh()", table_runner()),
+                imp(FA_RS_PY, "fastasyncpg-rs-py db.refresh()", py()),
                 imp(FA_PY, "fastasyncpg-py 0.1.0 refresh()", py()),
             ],
             baseline: RAW,
@@ -1056,5 +1079,34 @@ fn build_report(
         env: report::environment(o),
         notes: o.notes.clone(),
         pinning: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{is_fa_row, is_peer};
+
+    /// The Python bindings are fastasyncpg rows, psqlpy and asyncpg are peers, fastasyncpg 0.1.0
+    /// is neither; and every Python workload of the bindings has a psqlpy peer beside it.
+    #[test]
+    fn python_impls_are_classified() {
+        for id in [FA_RS_PY, FA_RS_PY_TABLE] {
+            assert!(is_fa_row(id) && !is_peer(id), "{id}");
+        }
+        for id in [PSQLPY, "asyncpg", "asyncpg-copy"] {
+            assert!(is_peer(id) && !is_fa_row(id), "{id}");
+        }
+        assert!(!is_fa_row(FA_PY) && !is_peer(FA_PY));
+        let o = parse_options(&["--url".into(), "postgresql://u@127.0.0.1:5432/fab_bench".into()]).unwrap();
+        let cat = catalogue(&o);
+        for w in ["w1", "w1t", "w2", "w3", "w4", "w5", "w6", "w6c"] {
+            let wl = cat.iter().find(|x| x.id == w).unwrap();
+            let has = |id: &str| wl.impls.iter().any(|i| i.id == id && matches!(i.runner, Runner::Py));
+            assert!(has(FA_RS_PY), "{w} has the bindings");
+            assert!(w.starts_with("w6") || has(PSQLPY), "{w} has psqlpy");
+        }
+        let w1 = cat.iter().find(|x| x.id == "w1").unwrap();
+        assert!(w1.impls.iter().any(|i| i.id == FA_RS_PY_TABLE));
     }
 }
