@@ -37,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(errors::_set_errors, m)?)?;
     m.add_function(wrap_pyfunction!(db::_set_unset, m)?)?;
     m.add_function(wrap_pyfunction!(_set_range_class, m)?)?;
+    m.add_function(wrap_pyfunction!(out::driver_mode, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

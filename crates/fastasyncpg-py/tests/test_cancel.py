@@ -259,3 +259,83 @@ def test_concurrent_xtra_inserts(run, chinook):
         assert await db.fetchval("SELECT count(DISTINCT uid) FROM pets") == 3
         await db.close()
     run(scenario())
+
+
+# --- how calls are driven (the runtime runs on the asyncio loop; see src/out.rs) ---------------
+
+def test_driver_mode():
+    """On Linux the runtime runs on the asyncio loop unless FASTASYNCPG_THREADS asks for worker
+    threads (./dev pytest runs this file in both modes)."""
+    import os
+    import sys
+    from fastasyncpg import _native
+    if os.environ.get("FASTASYNCPG_THREADS"):
+        assert _native.driver_mode() == "threads"
+    elif sys.platform == "linux":
+        assert _native.driver_mode() == "loop"
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["conn", "pool"])
+def test_command_timeout_fires_without_socket_activity(run, pg, chinook, pool):
+    """`command_timeout` is a timer of the Rust runtime: it must fire although the server sends
+    nothing while pg_sleep runs (the loop ticks the runtime while a call is pending)."""
+    async def scenario():
+        opts = dict(min_size=1, max_size=2) if pool else {}
+        db = await (create_pool if pool else connect)(chinook.url, command_timeout=0.4, **opts)
+        from fastasyncpg import QueryTimeoutError
+        t0 = time.monotonic()
+        with pytest.raises(QueryTimeoutError):
+            await db.fetchval(SLEEP)
+        assert 0.35 < time.monotonic() - t0 < PROMPT
+        await assert_query_gone(pg, chinook.url)
+        assert await db.fetchval("SELECT 3") == 3
+        await db.close()
+    run(scenario())
+
+
+def test_one_database_across_loops_and_threads(pg, chinook):
+    """A Database opened on one loop keeps working on the next loop (`asyncio.run` twice), and
+    loops of two threads use one pool at the same time."""
+    import threading
+    import uvloop
+
+    holder = {}
+
+    async def open_it():
+        holder["db"] = await create_pool(chinook.url, min_size=1, max_size=4)
+        assert await holder["db"].fetchval("SELECT 1") == 1
+
+    asyncio.run(open_it())
+
+    async def work(tag):
+        db = holder["db"]
+        got = []
+        for i in range(200):
+            got.append(await db.fetchval("SELECT $1::int4 * 2", i))
+        rows = await asyncio.gather(*(db.fetchval("SELECT count(*) FROM track WHERE album_id = $1", a)
+                                      for a in range(1, 41)))
+        assert got == [i * 2 for i in range(200)], tag
+        assert sum(rows) == await db.fetchval("SELECT count(*) FROM track WHERE album_id <= 40"), tag
+        return tag
+
+    results, errors = [], []
+
+    def in_thread(runner, tag):
+        try:
+            results.append(runner(work(tag)))
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=in_thread, args=(asyncio.run, "asyncio")),
+               threading.Thread(target=in_thread, args=(uvloop.run, "uvloop"))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    assert sorted(results) == ["asyncio", "uvloop"]
+    assert asyncio.run(work("again")) == "again"
+
+    async def close():
+        await holder["db"].close()
+    asyncio.run(close())
