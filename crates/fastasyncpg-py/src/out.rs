@@ -266,27 +266,31 @@ fn loops() -> std::sync::MutexGuard<'static, Vec<Registered>> {
     LOOPS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Runs `f` on the registry entry of `event_loop`, if it has one.
+fn with_entry<R>(event_loop: &Bound<'_, PyAny>, f: impl FnOnce(&mut Registered) -> R) -> Option<R> {
+    loops()
+        .iter_mut()
+        .find(|r| r.event_loop.as_ptr() == event_loop.as_ptr())
+        .map(f)
+}
+
+/// Schedules the timer on `event_loop` in [`TIMER_TICK`] seconds.
+fn arm_timer(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<()> {
+    event_loop.call_method1(
+        pyo3::intern!(py, "call_later"),
+        (TIMER_TICK, fns(py)?.timer.bind(py), event_loop),
+    )?;
+    Ok(())
+}
+
 /// Registers the runtime's descriptor with `event_loop` (once per loop) and arms its timer.
 /// Python is called outside the lock (it may switch threads).
 fn attach_loop(py: Python<'_>, event_loop: &Bound<'_, PyAny>, epoll: i32) -> PyResult<()> {
-    let (known, arm) = {
-        let mut g = loops();
-        match g
-            .iter_mut()
-            .find(|r| r.event_loop.as_ptr() == event_loop.as_ptr())
-        {
-            Some(r) => {
-                let arm = !r.timer;
-                r.timer = true;
-                (true, arm)
-            }
-            None => (false, true),
-        }
-    };
-    let f = fns(py)?;
-    if !known {
-        let stale: Vec<Py<PyAny>> = loops().iter().map(|r| r.event_loop.clone_ref(py)).collect();
-        let closed: Vec<*mut pyo3::ffi::PyObject> = stale
+    let arm = with_entry(event_loop, |r| !std::mem::replace(&mut r.timer, true));
+    if arm.is_none() {
+        // A new loop: forget the closed ones, then watch the descriptor from this one.
+        let known: Vec<Py<PyAny>> = loops().iter().map(|r| r.event_loop.clone_ref(py)).collect();
+        let closed: Vec<*mut pyo3::ffi::PyObject> = known
             .iter()
             .filter(|l| {
                 l.bind(py)
@@ -296,7 +300,10 @@ fn attach_loop(py: Python<'_>, event_loop: &Bound<'_, PyAny>, epoll: i32) -> PyR
             })
             .map(|l| l.as_ptr())
             .collect();
-        event_loop.call_method1(pyo3::intern!(py, "add_reader"), (epoll, f.tick.bind(py)))?;
+        event_loop.call_method1(
+            pyo3::intern!(py, "add_reader"),
+            (epoll, fns(py)?.tick.bind(py)),
+        )?;
         let mut g = loops();
         g.retain(|r| !closed.contains(&r.event_loop.as_ptr()));
         g.push(Registered {
@@ -304,11 +311,8 @@ fn attach_loop(py: Python<'_>, event_loop: &Bound<'_, PyAny>, epoll: i32) -> PyR
             timer: true,
         });
     }
-    if arm {
-        event_loop.call_method1(
-            pyo3::intern!(py, "call_later"),
-            (TIMER_TICK, f.timer.bind(py), event_loop),
-        )?;
+    if arm.unwrap_or(true) {
+        arm_timer(py, event_loop)?;
     }
     Ok(())
 }
@@ -317,20 +321,10 @@ fn attach_loop(py: Python<'_>, event_loop: &Bound<'_, PyAny>, epoll: i32) -> PyR
 /// while calls are pending.
 fn on_timer(py: Python<'_>, event_loop: &Bound<'_, PyAny>) -> PyResult<()> {
     on_ready(py)?;
-    let again = PENDING.load(Ordering::Acquire) > 0;
-    if !again {
-        if let Some(r) = loops()
-            .iter_mut()
-            .find(|r| r.event_loop.as_ptr() == event_loop.as_ptr())
-        {
-            r.timer = false;
-        }
-        return Ok(());
+    if PENDING.load(Ordering::Acquire) > 0 {
+        return arm_timer(py, event_loop);
     }
-    event_loop.call_method1(
-        pyo3::intern!(py, "call_later"),
-        (TIMER_TICK, fns(py)?.timer.bind(py), event_loop),
-    )?;
+    with_entry(event_loop, |r| r.timer = false);
     Ok(())
 }
 
