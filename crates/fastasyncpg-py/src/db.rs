@@ -12,7 +12,8 @@ use fastasyncpg::{
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use crate::convert::{args_values, rows_to_list, to_py, to_value, RowConverter};
 use crate::errors::{new_err, to_py_err};
@@ -129,11 +130,13 @@ pub(crate) fn to_record(d: &Bound<'_, PyAny>) -> PyResult<Record> {
     Ok(r)
 }
 
-/// Rows for a COPY straight from Python dicts that all have the same keys (the common bulk
-/// case), converted lazily: `(columns, rows)`, the scope's columns appended. `None` when the
-/// rows differ in shape, hold `UNSET`, or set a scope column: the general path handles those
-/// (defaults for missing keys, scope checks). Only the shapes are checked here; the values are
-/// converted by [`DictRows`] while the COPY is under way.
+/// Rows for a COPY straight from a list of Python dicts with the first dict's keys (the
+/// common bulk case), converted lazily: `(columns, rows)`, the scope's columns appended.
+/// `None` when the first row is not a dict, gives no column or sets a scope column. The other
+/// rows are checked as [`DictRows`] converts them while the COPY is under way (checking them
+/// all first cost a third of the call's instructions, before the server could start): one of
+/// another shape ends the COPY (nothing is written) and sets [`DictRows::misfit`], and the
+/// caller then takes the general path (defaults for missing keys, scope checks).
 fn columnar(
     recs: &Bound<'_, PyAny>,
     scope: &[(String, Value)],
@@ -160,21 +163,7 @@ fn columnar(
     if cols.is_empty() {
         return Ok(None); // rows of defaults only
     }
-    let unset = UNSET.get(py).map(|u| u.bind(py).as_ptr());
-    for item in list.iter() {
-        let Ok(d) = item.cast::<PyDict>() else {
-            return Ok(None);
-        };
-        if d.len() != keys.len() {
-            return Ok(None);
-        }
-        for k in &keys {
-            match d.get_item(k)? {
-                Some(v) if unset != Some(v.as_ptr()) => {}
-                _ => return Ok(None),
-            }
-        }
-    }
+    let unset = UNSET.get(py).map(|u| u.bind(py).as_ptr() as usize);
     let names = cols.clone();
     cols.extend(scope.iter().map(|(s, _)| s.clone()));
     let rows = DictRows {
@@ -182,6 +171,8 @@ fn columnar(
         keys: keys.into_iter().map(Bound::unbind).collect(),
         names,
         scope: scope.iter().map(|(_, v)| v.clone()).collect(),
+        unset,
+        misfit: Arc::new(AtomicBool::new(false)),
         pos: 0,
         buf: std::collections::VecDeque::new(),
     };
@@ -195,6 +186,11 @@ struct DictRows {
     keys: Vec<Py<PyAny>>,
     names: Vec<String>,
     scope: Vec<Value>,
+    /// The address of `UNSET` (a field left to its default: not a COPY row).
+    unset: Option<usize>,
+    /// Set when a row is not a dict with exactly the first row's keys (or holds `UNSET`):
+    /// the COPY failed for that reason and the rows go the general way.
+    misfit: Arc<AtomicBool>,
     pos: usize,
     buf: std::collections::VecDeque<ConvertedRow>,
 }
@@ -242,24 +238,43 @@ impl DictRows {
         i: usize,
     ) -> fastasyncpg::Result<Vec<Value>> {
         let err = |e: PyErr| fastasyncpg::Error::new(fastasyncpg::ErrorKind::Bind, e.to_string());
+        let misfit = || {
+            self.misfit.store(true, Ordering::Relaxed);
+            fastasyncpg::Error::new(
+                fastasyncpg::ErrorKind::Usage,
+                format!("row {}: not a dict with the first row's keys", i + 1),
+            )
+        };
         let d = list.get_item(i).map_err(err)?;
-        let d = d.cast::<PyDict>().map_err(|e| err(e.into()))?;
+        let Ok(d) = d.cast::<PyDict>() else {
+            return Err(misfit());
+        };
+        if d.len() != self.keys.len() {
+            return Err(misfit());
+        }
         let mut row = Vec::with_capacity(self.keys.len() + self.scope.len());
         for (k, name) in self.keys.iter().zip(&self.names) {
-            let v = d.get_item(k.bind(py)).map_err(err)?.ok_or_else(|| {
-                fastasyncpg::Error::new(
-                    fastasyncpg::ErrorKind::Bind,
-                    format!(
-                        "row {}: no value for column {name:?} (the list changed)",
-                        i + 1
-                    ),
-                )
-            })?;
+            let v = d.get_item(k.bind(py)).map_err(err)?.ok_or_else(misfit)?;
+            if self.unset == Some(v.as_ptr() as usize) {
+                return Err(misfit());
+            }
             row.push(to_value(&v, &|| format!("column {name:?}")).map_err(err)?);
         }
         row.extend(self.scope.iter().cloned());
         Ok(row)
     }
+}
+
+/// Every row of `recs` as a [`Record`]; an error names the table, the operation and the row.
+fn records_of(recs: &Bound<'_, PyAny>, name: &str, op: &str) -> PyResult<Vec<Record>> {
+    let mut all = Vec::new();
+    for (i, r) in recs.try_iter()?.enumerate() {
+        all.push(
+            to_record(&r?)
+                .map_err(|e| PyTypeError::new_err(format!("{name}: {op}: row {}: {e}", i + 1)))?,
+        );
+    }
+    Ok(all)
 }
 
 /// A primary key from Python: one value, or a tuple/list for a composite key.
@@ -1056,23 +1071,33 @@ impl Db {
                     .schema_name(t.schema());
                 let db = self.db.clone();
                 let table = t.name().to_string();
+                let misfit = rows.misfit.clone();
+                let recs = recs.unbind();
+                let name = name.to_string();
                 return awaitable(py, async move {
-                    let n = db
-                        .copy_records_to_table(&table, rows, &opts)
-                        .await
-                        .map_err(to_py_err)?;
+                    let copy = |db: Database| async move {
+                        db.copy_records_to_table(&table, rows, &opts).await
+                    };
+                    // In a transaction, a savepoint keeps a COPY ended by a misfit from
+                    // aborting it.
+                    let r = if db.is_in_transaction() {
+                        db.transaction(copy).await
+                    } else {
+                        copy(db.clone()).await
+                    };
+                    let n = match r {
+                        Err(_) if misfit.load(Ordering::Relaxed) => {
+                            let all = Python::attach(|py| records_of(recs.bind(py), &name, "inserts"))?;
+                            t.inserts(all).await
+                        }
+                        r => r,
+                    }
+                    .map_err(to_py_err)?;
                     Ok(Out::new(move |py| Ok(n.into_pyobject(py)?.into_any())))
                 });
             }
         }
-        let mut all = Vec::new();
-        for (i, r) in recs.try_iter()?.enumerate() {
-            all.push(
-                to_record(&r?).map_err(|e| {
-                    PyTypeError::new_err(format!("{name}: {op}: row {}: {e}", i + 1))
-                })?,
-            );
-        }
+        let all = records_of(&recs, name, op)?;
         let cls = opt_cls(cls);
         let op = op.to_string();
         awaitable(py, async move {
