@@ -520,7 +520,7 @@ impl Table {
         &self,
         rec: Record,
         what: &str,
-        names: &mut Vec<(String, usize)>,
+        names: &mut Vec<(compact_str::CompactString, usize)>,
     ) -> Result<Vec<(usize, Value)>> {
         let mut cols = Vec::with_capacity(rec.fields.len() + self.scope.len());
         self.copy_cols_into(rec, what, names, &mut cols)?;
@@ -532,7 +532,7 @@ impl Table {
         &self,
         rec: Record,
         what: &str,
-        names: &mut Vec<(String, usize)>,
+        names: &mut Vec<(compact_str::CompactString, usize)>,
         cols: &mut Vec<(usize, Value)>,
     ) -> Result<()> {
         for (k, (name, f)) in rec.fields.into_iter().enumerate() {
@@ -1026,7 +1026,7 @@ struct Grouper {
     by_cols: HashMap<Vec<usize>, usize>,
     last: Option<usize>,
     /// The last record's field names and their columns.
-    names: Vec<(String, usize)>,
+    names: Vec<(compact_str::CompactString, usize)>,
 }
 
 impl Grouper {

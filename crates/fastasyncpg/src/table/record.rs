@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use compact_str::CompactString;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -43,7 +44,9 @@ impl Field {
 /// ```
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Record {
-    pub(crate) fields: Vec<(String, Field)>,
+    /// Names are inline strings (up to 24 bytes without an allocation): a bulk write of many
+    /// records otherwise spent about a fifth of its client time allocating and freeing them.
+    pub(crate) fields: Vec<(CompactString, Field)>,
 }
 
 impl Record {
@@ -53,27 +56,27 @@ impl Record {
     }
 
     /// Sets `name` to `value` and returns the record (builder form of [`set`](Self::set)).
-    pub fn with(mut self, name: impl Into<String>, value: impl Into<Value>) -> Self {
+    pub fn with(mut self, name: impl AsRef<str>, value: impl Into<Value>) -> Self {
         self.set(name, value);
         self
     }
 
     /// Sets `name` to `value`, replacing an earlier value of the same column.
-    pub fn set(&mut self, name: impl Into<String>, value: impl Into<Value>) {
-        self.set_field(name.into(), Field::Value(value.into()));
+    pub fn set(&mut self, name: impl AsRef<str>, value: impl Into<Value>) {
+        self.set_field(name.as_ref(), Field::Value(value.into()));
     }
 
     /// Sets `name` to a JSON value, converted when the column's type is known: JSON arrays
     /// become PostgreSQL arrays for array columns, objects and arrays stay JSON for `json` /
     /// `jsonb` columns, scalars are parsed by the server as the column's type.
-    pub fn set_json(&mut self, name: impl Into<String>, value: serde_json::Value) {
-        self.set_field(name.into(), Field::Json(value));
+    pub fn set_json(&mut self, name: impl AsRef<str>, value: serde_json::Value) {
+        self.set_field(name.as_ref(), Field::Json(value));
     }
 
-    fn set_field(&mut self, name: String, f: Field) {
-        match self.fields.iter_mut().find(|(n, _)| *n == name) {
+    fn set_field(&mut self, name: &str, f: Field) {
+        match self.fields.iter_mut().find(|(n, _)| n == name) {
             Some(slot) => slot.1 = f,
-            None => self.fields.push((name, f)),
+            None => self.fields.push((CompactString::from(name), f)),
         }
     }
 
@@ -145,7 +148,7 @@ impl Record {
             fields: row
                 .items()?
                 .into_iter()
-                .map(|(n, v)| (n, Field::Value(v)))
+                .map(|(n, v)| (CompactString::from(n), Field::Value(v)))
                 .collect(),
         })
     }
@@ -215,7 +218,7 @@ pub(crate) fn push_quoted_element(s: &mut String, t: &str) {
     s.push('"');
 }
 
-impl<K: Into<String>, V: Into<Value>> From<Vec<(K, V)>> for Record {
+impl<K: AsRef<str>, V: Into<Value>> From<Vec<(K, V)>> for Record {
     fn from(pairs: Vec<(K, V)>) -> Self {
         let mut r = Record::new();
         for (k, v) in pairs {
@@ -225,7 +228,7 @@ impl<K: Into<String>, V: Into<Value>> From<Vec<(K, V)>> for Record {
     }
 }
 
-impl<K: Into<String>, V: Into<Value>, const N: usize> From<[(K, V); N]> for Record {
+impl<K: AsRef<str>, V: Into<Value>, const N: usize> From<[(K, V); N]> for Record {
     fn from(pairs: [(K, V); N]) -> Self {
         let mut r = Record::new();
         for (k, v) in pairs {
@@ -235,17 +238,16 @@ impl<K: Into<String>, V: Into<Value>, const N: usize> From<[(K, V); N]> for Reco
     }
 }
 
-impl<K: Into<String>, V: Into<Value>, S> From<HashMap<K, V, S>> for Record {
+impl<K: AsRef<str>, V: Into<Value>, S> From<HashMap<K, V, S>> for Record {
     fn from(m: HashMap<K, V, S>) -> Self {
         // Sorted by name so the same keys always give the same SQL (statement cache).
-        let mut pairs: Vec<(String, Value)> =
-            m.into_iter().map(|(k, v)| (k.into(), v.into())).collect();
-        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut pairs: Vec<(K, Value)> = m.into_iter().map(|(k, v)| (k, v.into())).collect();
+        pairs.sort_by(|a, b| a.0.as_ref().cmp(b.0.as_ref()));
         pairs.into()
     }
 }
 
-impl<K: Into<String>, V: Into<Value>> From<BTreeMap<K, V>> for Record {
+impl<K: AsRef<str>, V: Into<Value>> From<BTreeMap<K, V>> for Record {
     fn from(m: BTreeMap<K, V>) -> Self {
         let mut r = Record::new();
         for (k, v) in m {
