@@ -227,9 +227,7 @@ impl Table {
 
     pub(crate) fn col_idx(&self, name: &str) -> Result<usize> {
         self.meta
-            .col_index
-            .get(name)
-            .copied()
+            .position(name)
             .ok_or_else(|| self.unknown_column(name))
     }
 
