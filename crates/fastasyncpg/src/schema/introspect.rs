@@ -176,8 +176,15 @@ fn key_names(cols: &[(i64, ColumnMeta)], attnums: &str) -> Vec<String> {
 }
 
 /// One foreign key as its rows arrive: constraint oid, name, referenced schema and table, and
-/// per key part (position, attnum, referenced column name).
-type RawFk = (i64, String, String, String, Vec<(i64, i64, Option<String>)>);
+/// per key part (position, attnum, referenced column name — or, when the referenced relation
+/// is loaded, its rel number and the referenced attnum, named from its column rows).
+type RawFk = (
+    i64,
+    String,
+    String,
+    String,
+    Vec<(i64, i64, Option<String>, Option<(usize, i64)>)>,
+);
 
 #[derive(Default)]
 struct Rel {
@@ -277,7 +284,13 @@ fn parse(rows: &[Row]) -> Result<Schema> {
                         fks.len() - 1
                     }
                 };
-                fks[at].4.push((int(r, 3)?, int(r, T + 3)?, opt(r, T + 4)));
+                let local = match (get(r, T + 5), get(r, T + 6)) {
+                    (Some(rel), Some(att)) => rel.parse().ok().zip(att.parse().ok()),
+                    _ => None,
+                };
+                fks[at]
+                    .4
+                    .push((int(r, 3)?, int(r, T + 3)?, opt(r, T + 4), local));
             }
             6 => enums.push((
                 k1,
@@ -313,11 +326,33 @@ fn parse(rows: &[Row]) -> Result<Schema> {
     schemas.sort_by_key(|s| s.0);
     enums.sort_by_key(|e| e.0);
     domains.sort_by_key(|d| d.0);
+    for r in &mut rels {
+        r.cols.sort_by_key(|c| c.0);
+    }
+    // Referenced columns of loaded relations, by attnum from their column rows.
+    let mut named = Vec::new();
+    for (i, r) in rels.iter().enumerate() {
+        for (f, fk) in r.fks.iter().enumerate() {
+            for (p, part) in fk.4.iter().enumerate() {
+                let (None, Some((rel, att))) = (&part.2, part.3) else {
+                    continue;
+                };
+                let cols = rel.checked_sub(1).and_then(|k| rels.get(k)).map(|t| &t.cols);
+                if let Some(cols) = cols {
+                    if let Ok(j) = cols.binary_search_by_key(&att, |c| c.0) {
+                        named.push((i, f, p, cols[j].1.name.clone()));
+                    }
+                }
+            }
+        }
+    }
+    for (i, f, p, name) in named {
+        rels[i].fks[f].4[p].2 = Some(name);
+    }
     let relations = rels
         .into_iter()
         .filter_map(|mut r| {
             let (mut t, visible) = r.meta.take()?;
-            r.cols.sort_by_key(|c| c.0);
             for (attnum, c) in r.comments {
                 if attnum == 0 {
                     t.comment = Some(c);

@@ -497,4 +497,12 @@ async fn refresh_is_identical_in_named_and_unnamed_mode() {
     named.execute("DEALLOCATE ALL", ()).await.unwrap();
     let d = named.refresh().await.unwrap();
     same(&a, &d);
+    // A foreign key to a relation outside the loaded schemas still names its columns (the
+    // server does; for loaded ones the decoder does, from their column rows).
+    let e = named.refresh_with_schemas(&["public"]).await.unwrap();
+    assert!(!e.schemas().iter().any(|s| s == "other"));
+    assert_eq!(
+        e.relation("child").unwrap().foreign_keys,
+        a.relation("child").unwrap().foreign_keys
+    );
 }
