@@ -592,19 +592,45 @@ fn block_on<F: std::future::Future>(f: F) -> Result<F::Output, String> {
     Ok(rt.block_on(f))
 }
 
-/// The W8 configuration: (n, warmup, impls).
-fn w8_spec(o: &Options) -> (u64, u64, Vec<(&'static str, &'static str)>) {
+/// One callgrind row: the report's workload (`w8`, `w8py`, `w8pyt`), the workload its runner
+/// runs (the Rust harness's `w8`, or bench.py's `w1` / `w1t`), implementation and label.
+struct W8Row {
+    group: &'static str,
+    runs: &'static str,
+    id: &'static str,
+    label: &'static str,
+}
+
+/// The W8 configuration: (n, warmup, rows). Besides the Rust get, the Python calls asyncpg is
+/// compared on — `fetchval` (W8py) and a whole row (W8pyt: asyncpg `fetchrow`, the bindings'
+/// `await t[pk]`) — since their wall-clock ratios drown in this machine's noise.
+fn w8_spec(o: &Options) -> (u64, u64, Vec<W8Row>) {
     let (n, w) = if o.quick { (1000, 100) } else { (2000, 200) };
+    let r = |group, runs, id, label| W8Row { group, runs, id, label };
     (
         n,
         w,
         vec![
-            (RAW, "tokio-postgres (prepared)"),
-            (FA, "fastasyncpg (dynamic rows)"),
-            (FA_RAWTYPED, "fastasyncpg typed via raw row"),
-            ("sqlx", "sqlx (query_scalar)"),
+            r("w8", "w8", RAW, "tokio-postgres (prepared)"),
+            r("w8", "w8", FA, "fastasyncpg (dynamic rows)"),
+            r("w8", "w8", FA_RAWTYPED, "fastasyncpg typed via raw row"),
+            r("w8", "w8", "sqlx", "sqlx (query_scalar)"),
+            r("w8py", "w1", "asyncpg", "asyncpg (fetchval)"),
+            r("w8py", "w1", FA_RS_PY, "fastasyncpg-rs-py fetchval"),
+            r("w8pyt", "w1t", "asyncpg", "asyncpg (fetchrow)"),
+            r("w8pyt", "w1t", FA_RS_PY, "fastasyncpg-rs-py await t[pk]"),
+            r("w8pyt", "w1t", FA_PY, "fastasyncpg-py 0.1.0 t.get(pk)"),
         ],
     )
+}
+
+/// The title and baseline implementation of a W8 group.
+fn w8_group(group: &str) -> (&'static str, &'static str) {
+    match group {
+        "w8py" => ("W8py CPU instructions per fetchval from Python (callgrind, uvloop)", "asyncpg"),
+        "w8pyt" => ("W8pyt CPU instructions per whole row by pk from Python (callgrind, uvloop)", "asyncpg"),
+        _ => ("W8 CPU instructions per get by pk (callgrind)", RAW),
+    }
 }
 
 /// Runs a command with a time limit; returns (stdout, stderr, success).
@@ -902,17 +928,20 @@ pub fn main(args: &[String]) -> Result<(), String> {
     // W8: instructions per get under callgrind, as the difference of two runs (n and 0 gets).
     let mut w8_rows = Vec::new();
     if want_w8 {
-        let (n, warm, impls) = w8_spec(&o);
-        for (id, label) in impls {
-            let cell = match &o.valgrind {
-                None => Err("unavailable (no valgrind)".to_string()),
-                Some(vg) => w8_measure(&ctx, vg, id, n, warm),
+        let (n, warm, rows) = w8_spec(&o);
+        for row in rows {
+            let py = row.runs != "w8";
+            let cell = match (&o.valgrind, &o.python) {
+                (None, _) => Err("unavailable (no valgrind)".to_string()),
+                (_, None) if py => Err(format!("unavailable ({})", o.python_why)),
+                (Some(vg), _) => w8_measure(&ctx, vg, &row, n, warm),
             };
+            let (group, label) = (row.group, row.label);
             match &cell {
-                Ok(v) => eprintln!("[w8]  {label:<45} {} instructions/query", report::fmt_num(*v)),
-                Err(e) => eprintln!("[w8]  {label:<45} {e}"),
+                Ok(v) => eprintln!("[{group}]  {label:<45} {} instructions/query", report::fmt_num(*v)),
+                Err(e) => eprintln!("[{group}]  {label:<45} {e}"),
             }
-            w8_rows.push((id, label, cell));
+            w8_rows.push((row, cell));
         }
     }
 
@@ -930,11 +959,12 @@ pub fn main(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn w8_measure(ctx: &Ctx<'_>, vg: &str, id: &str, n: u64, warm: u64) -> Result<f64, String> {
+fn w8_measure(ctx: &Ctx<'_>, vg: &str, row: &W8Row, n: u64, warm: u64) -> Result<f64, String> {
+    let id = row.id;
     let mut counts = Vec::new();
     for k in [0, n] {
         let p = Params {
-            workload: "w8".into(),
+            workload: row.runs.into(),
             imp: id.into(),
             url: ctx.o.url.clone(),
             n: k,
@@ -948,15 +978,15 @@ fn w8_measure(ctx: &Ctx<'_>, vg: &str, id: &str, n: u64, warm: u64) -> Result<f6
             file: String::new(),
         };
         let pj = serde_json::to_string(&p).map_err(|e| e.to_string())?;
-        let outf = ctx.tmp.join(format!("callgrind.{id}.{k}"));
-        let (out, err, ok) = run_cmd(
-            Command::new(vg)
-                .arg("--tool=callgrind")
-                .arg(format!("--callgrind-out-file={}", outf.display()))
-                .arg(&ctx.exe)
-                .args(["w8", "--params", &pj]),
-            ctx.o.timeout,
-        );
+        let outf = ctx.tmp.join(format!("callgrind.{}.{id}.{k}", row.group));
+        let mut cmd = Command::new(vg);
+        cmd.arg("--tool=callgrind").arg(format!("--callgrind-out-file={}", outf.display()));
+        match &ctx.o.python {
+            // Python: bench.py's own W1/W1t loop with n calls (seconds 0: counted, not timed).
+            Some(py) if row.runs != "w8" => cmd.arg(py).arg(&ctx.py_script).args(["--params", &pj]),
+            _ => cmd.arg(&ctx.exe).args(["w8", "--params", &pj]),
+        };
+        let (out, err, ok) = run_cmd(&mut cmd, ctx.o.timeout);
         let o = parse_outcome(&out, &err, ok);
         if !o.ok {
             return Err(format!("error: {}", o.error.unwrap_or_default()));
@@ -970,7 +1000,7 @@ fn w8_measure(ctx: &Ctx<'_>, vg: &str, id: &str, n: u64, warm: u64) -> Result<f6
         counts.push(c);
         // Keep the profile of the full run for inspection (small: a few hundred kB).
         if k == n {
-            let keep = ctx.o.out.join(format!("callgrind.{id}.out"));
+            let keep = ctx.o.out.join(format!("callgrind.{}.{id}.out", row.group));
             if std::env::var_os("FAB_KEEP_CALLGRIND").is_some() {
                 let _ = std::fs::copy(&outf, keep);
             }
@@ -993,7 +1023,7 @@ fn build_report(
     samples: &BTreeMap<(String, String, String), Vec<f64>>,
     status: &BTreeMap<(String, String), String>,
     notes: &BTreeMap<(String, String), String>,
-    w8: &[(&'static str, &'static str, Result<f64, String>)],
+    w8: &[(W8Row, Result<f64, String>)],
     elapsed: Duration,
 ) -> Report {
     let mut cells = Vec::new();
@@ -1042,14 +1072,18 @@ fn build_report(
             }
         }
     }
-    let base8 = w8.iter().find(|(id, _, _)| *id == RAW).and_then(|(_, _, r)| r.as_ref().ok().copied());
-    for (id, label, r) in w8 {
+    for (row, r) in w8 {
+        let (title, base_id) = w8_group(row.group);
+        let base8 = w8
+            .iter()
+            .find(|(b, _)| b.group == row.group && b.id == base_id)
+            .and_then(|(_, r)| r.as_ref().ok().copied());
         let v = r.as_ref().ok().copied();
         cells.push(Cell {
-            workload: "w8".into(),
-            title: "W8 CPU instructions per get by pk (callgrind)".into(),
-            imp: id.to_string(),
-            label: label.to_string(),
+            workload: row.group.into(),
+            title: title.into(),
+            imp: row.id.to_string(),
+            label: row.label.to_string(),
             metric: "instructions".into(),
             unit: "instr/query".into(),
             higher_better: false,
@@ -1061,7 +1095,7 @@ fn build_report(
                 (Some(v), Some(b)) if b != 0.0 => Some(v / b),
                 _ => None,
             },
-            is_baseline: *id == RAW,
+            is_baseline: row.id == base_id,
             status: r.as_ref().err().cloned(),
             note: None,
             vs_best_peer: None,
