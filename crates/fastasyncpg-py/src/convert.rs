@@ -91,7 +91,7 @@ pub(crate) fn to_value(v: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyRes
         return Ok(Value::Null);
     }
     if let Ok(s) = v.cast::<PyString>() {
-        return Ok(Value::Text(s.to_cow()?.into_owned()));
+        return Ok(Value::Text(utf8(s)?.to_owned()));
     }
     if let Ok(b) = v.cast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));
@@ -617,3 +617,31 @@ pub(crate) fn rows_to_list<'py>(
 }
 
 use pyo3::types::IntoPyDict;
+
+extern "C" {
+    // In every CPython since 3.3 and in the stable ABI from 3.10; the abi3-py39 build of the
+    // FFI crate leaves it out, so it is declared here.
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::os::raw::c_char;
+}
+
+/// A `str`'s text as UTF-8, borrowed from the object (CPython keeps the UTF-8 form of a
+/// string once asked, and an ASCII string's data is its UTF-8). `to_cow` on the abi3-py39
+/// build encodes into a new `bytes` object and copies it: in callgrind of 100,000 dict rows,
+/// ~280 instructions a string.
+pub(crate) fn utf8<'a>(s: &'a Bound<'_, PyString>) -> PyResult<&'a str> {
+    let mut n: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live `str` (the GIL is held through `Bound`); the buffer belongs to
+    // the object and lives as long as the borrow of `s`.
+    unsafe {
+        let p = PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut n);
+        if p.is_null() {
+            return Err(PyErr::fetch(s.py()));
+        }
+        let bytes = std::slice::from_raw_parts(p.cast::<u8>(), n as usize);
+        // CPython's UTF-8 form is valid UTF-8 (lone surrogates fail above).
+        Ok(std::str::from_utf8_unchecked(bytes))
+    }
+}

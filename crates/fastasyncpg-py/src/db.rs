@@ -90,7 +90,10 @@ pub(crate) fn to_record(d: &Bound<'_, PyAny>) -> PyResult<Record> {
         if unset == Some(v.as_ptr()) {
             return Ok(());
         }
-        let name: String = k.extract()?;
+        let k = k
+            .cast::<PyString>()
+            .map_err(|_| PyTypeError::new_err("a record's keys are column names (str)"))?;
+        let name = crate::convert::utf8(k)?;
         let val = to_value(v, &|| format!("column {name:?}"))?;
         r.set(name, val);
         Ok(())

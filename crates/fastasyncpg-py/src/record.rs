@@ -55,8 +55,7 @@ impl FRecord {
         key: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
         if let Ok(s) = key.cast::<PyString>() {
-            let name = s.to_cow()?;
-            let name = name.as_ref();
+            let name = crate::convert::utf8(s)?;
             return match self.index_of(name) {
                 Some(i) => Ok(self.values[i].bind(py).clone()),
                 None => Err(PyKeyError::new_err(name.to_owned())),

@@ -1112,16 +1112,14 @@ impl Database {
                     if binary {
                         buf.put_slice(BINARY_HEADER);
                     }
-                    let rest = records.map(|rec| {
-                        rec.into_copy_row(&columns)
-                            .and_then(|v| convert_row(v, &columns, &types))
-                    });
+                    let rest = records.map(|rec| rec.into_copy_row(&columns));
                     for (k, vals) in first.map(Ok).into_iter().chain(rest).enumerate() {
                         // Dropping the unfinished sink (on an error) aborts the COPY.
                         let vals = vals.map_err(ctx(k))?;
                         if binary {
-                            encode_binary(&mut buf, vals, &columns, &types).map_err(ctx(k))?;
+                            encode_binary(&mut buf, &vals, &columns, &types).map_err(ctx(k))?;
                         } else {
+                            let vals = convert_row(vals, &columns, &types).map_err(ctx(k))?;
                             encode_text(&mut buf, &vals);
                         }
                         if buf.len() >= CHUNK {
@@ -1157,6 +1155,20 @@ impl Database {
 
 /// Checks the number of values and converts each to its column's type.
 fn convert_row(vals: Vec<Value>, cols: &[String], types: &[Type]) -> Result<Vec<Value>> {
+    check_len(&vals, cols)?;
+    let mut out = Vec::with_capacity(vals.len());
+    for (i, (v, ty)) in vals.into_iter().zip(types).enumerate() {
+        let converted = match v.coerce_to(ty) {
+            Ok(std::borrow::Cow::Owned(c)) => Some(c),
+            Ok(std::borrow::Cow::Borrowed(_)) => None,
+            Err(msg) => return Err(column_err(cols, i, &msg)),
+        };
+        out.push(converted.unwrap_or(v));
+    }
+    Ok(out)
+}
+
+fn check_len(vals: &[Value], cols: &[String]) -> Result<()> {
     if vals.len() != cols.len() {
         return Err(Error::bind(format!(
             "{} values given for {} columns ({})",
@@ -1165,40 +1177,39 @@ fn convert_row(vals: Vec<Value>, cols: &[String], types: &[Type]) -> Result<Vec<
             cols.join(", ")
         )));
     }
-    let mut out = Vec::with_capacity(vals.len());
-    for (i, (v, ty)) in vals.into_iter().zip(types).enumerate() {
-        let converted = match v.coerce_to(ty) {
-            Ok(std::borrow::Cow::Owned(c)) => Some(c),
-            Ok(std::borrow::Cow::Borrowed(_)) => None,
-            Err(msg) => {
-                return Err(Error::bind(format!(
-                    "column {}: {msg}",
-                    quote_ident(&cols[i])
-                )))
-            }
-        };
-        out.push(converted.unwrap_or(v));
-    }
-    Ok(out)
+    Ok(())
 }
 
-/// Appends converted values as one binary COPY row.
-fn encode_binary(
-    buf: &mut BytesMut,
-    vals: Vec<Value>,
-    cols: &[String],
-    types: &[Type],
-) -> Result<()> {
-    if let Some(i) = vals.iter().position(Value::needs_text_format) {
-        return Err(Error::bind(format!(
-            "column {}: a value with only a text form (JSON, literal) after records with typed \
-             values: this binary COPY cannot take it; give typed values, or text-only values \
-             from the first record on",
-            quote_ident(&cols[i])
-        )));
+fn column_err(cols: &[String], i: usize, msg: &str) -> Error {
+    Error::bind(format!("column {}: {msg}", quote_ident(&cols[i])))
+}
+
+/// Converts values to their columns' types and appends them as one binary COPY row, in one
+/// pass: values already of their column's type are written as they are (converting every row
+/// into a new vector first, then pairing it with positions for the encoder, was two
+/// allocations and a type check per value more; callgrind of 100,000 dict rows from Python).
+fn encode_binary(buf: &mut BytesMut, vals: &[Value], cols: &[String], types: &[Type]) -> Result<()> {
+    check_len(vals, cols)?;
+    let n = i16::try_from(vals.len()).map_err(|_| Error::bind("too many columns for COPY"))?;
+    buf.put_i16(n);
+    for (i, (v, ty)) in vals.iter().zip(types).enumerate() {
+        let v = if crate::table::encodes_directly(v, ty) {
+            std::borrow::Cow::Borrowed(v)
+        } else {
+            v.coerce_to(ty).map_err(|msg| column_err(cols, i, &msg))?
+        };
+        if v.needs_text_format() {
+            return Err(Error::bind(format!(
+                "column {}: a value with only a text form (JSON, literal) after records with typed \
+                 values: this binary COPY cannot take it; give typed values, or text-only values \
+                 from the first record on",
+                quote_ident(&cols[i])
+            )));
+        }
+        crate::table::encode_binary_field(buf, &v, ty)
+            .map_err(|e| column_err(cols, i, &e.to_string()))?;
     }
-    let pairs: Vec<(usize, Value)> = vals.into_iter().enumerate().collect();
-    crate::table::encode_binary_row(buf, &pairs, types).map_err(|e| Error::bind(e.to_string()))
+    Ok(())
 }
 
 /// Appends values as one COPY text-format row: tab-separated, `\N` for NULL, backslash,

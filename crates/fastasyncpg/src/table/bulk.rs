@@ -1107,7 +1107,7 @@ struct CopyGroup {
 /// True for the common values that already have their column's built-in type and are
 /// written as they are (the callgrind profile of a 20,000-row `inserts` showed `coerce_to`,
 /// `needs_text_format` and `encode_coerced` at ~300 instructions a value, for a no-op).
-fn encodes_directly(v: &Value, ty: &Type) -> bool {
+pub(crate) fn encodes_directly(v: &Value, ty: &Type) -> bool {
     match v {
         Value::Null => true,
         Value::Int8(_) => *ty == Type::INT8,
@@ -1128,40 +1128,51 @@ pub(crate) fn encode_binary_row(
 ) -> std::result::Result<(), Box<dyn std::error::Error + Sync + Send>> {
     buf.put_i16(i16::try_from(vals.len())?);
     for ((_, v), ty) in vals.iter().zip(types) {
-        // What `encode_coerced` writes, without its checks, for `encodes_directly` values.
-        match v {
-            Value::Null => {
-                buf.put_i32(-1);
-                continue;
-            }
-            Value::Int8(x) if *ty == Type::INT8 => {
-                buf.put_i32(8);
-                buf.put_i64(*x);
-                continue;
-            }
-            Value::Int4(x) if *ty == Type::INT4 => {
-                buf.put_i32(4);
-                buf.put_i32(*x);
-                continue;
-            }
-            Value::Text(t) if *ty == Type::TEXT || *ty == Type::VARCHAR => {
-                buf.put_i32(i32::try_from(t.len())?);
-                buf.put_slice(t.as_bytes());
-                continue;
-            }
-            _ => {}
+        encode_binary_field(buf, v, ty)?;
+    }
+    Ok(())
+}
+
+/// Appends one field of a binary COPY row (length, then bytes; -1 for NULL) for a value
+/// already converted to `ty`.
+pub(crate) fn encode_binary_field(
+    buf: &mut BytesMut,
+    v: &Value,
+    ty: &Type,
+) -> std::result::Result<(), Box<dyn std::error::Error + Sync + Send>> {
+    // What `encode_coerced` writes, without its checks, for `encodes_directly` values.
+    match v {
+        Value::Null => {
+            buf.put_i32(-1);
+            return Ok(());
         }
-        let at = buf.len();
-        buf.put_i32(0);
-        match v.encode_coerced(ty, buf)? {
-            IsNull::Yes => {
-                buf.truncate(at);
-                buf.put_i32(-1);
-            }
-            IsNull::No => {
-                let len = i32::try_from(buf.len() - at - 4)?;
-                buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
-            }
+        Value::Int8(x) if *ty == Type::INT8 => {
+            buf.put_i32(8);
+            buf.put_i64(*x);
+            return Ok(());
+        }
+        Value::Int4(x) if *ty == Type::INT4 => {
+            buf.put_i32(4);
+            buf.put_i32(*x);
+            return Ok(());
+        }
+        Value::Text(t) if *ty == Type::TEXT || *ty == Type::VARCHAR => {
+            buf.put_i32(i32::try_from(t.len())?);
+            buf.put_slice(t.as_bytes());
+            return Ok(());
+        }
+        _ => {}
+    }
+    let at = buf.len();
+    buf.put_i32(0);
+    match v.encode_coerced(ty, buf)? {
+        IsNull::Yes => {
+            buf.truncate(at);
+            buf.put_i32(-1);
+        }
+        IsNull::No => {
+            let len = i32::try_from(buf.len() - at - 4)?;
+            buf[at..at + 4].copy_from_slice(&len.to_be_bytes());
         }
     }
     Ok(())

@@ -26,7 +26,7 @@ pub use record::Record;
 pub use write::UpsertOptions;
 
 /// The binary COPY row encoder, shared with `crate::copy`.
-pub(crate) use bulk::encode_binary_row;
+pub(crate) use bulk::{encode_binary_field, encodes_directly};
 
 use crate::audit::AuditKind;
 use crate::database::Database;
