@@ -136,22 +136,7 @@ fn encode_array(
     out.put_i32(i32::try_from(vals.len())?);
     out.put_i32(1);
     for v in vals {
-        if v.is_null() {
-            out.put_i32(-1);
-            continue;
-        }
-        let at = out.len();
-        out.put_i32(0);
-        match v.encode_coerced(elem, out)? {
-            IsNull::Yes => {
-                out.truncate(at);
-                out.put_i32(-1);
-            }
-            IsNull::No => {
-                let len = i32::try_from(out.len() - at - 4)?;
-                out[at..at + 4].copy_from_slice(&len.to_be_bytes());
-            }
-        }
+        encode_binary_field(out, v, elem)?;
     }
     Ok(IsNull::No)
 }
