@@ -1090,7 +1090,8 @@ impl Db {
                     };
                     let n = match r {
                         Err(_) if misfit.load(Ordering::Relaxed) => {
-                            let all = Python::attach(|py| records_of(recs.bind(py), &name, "inserts"))?;
+                            let all =
+                                Python::attach(|py| records_of(recs.bind(py), &name, "inserts"))?;
                             t.inserts(all).await
                         }
                         r => r,

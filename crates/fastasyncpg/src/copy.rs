@@ -1188,7 +1188,12 @@ fn column_err(cols: &[String], i: usize, msg: &str) -> Error {
 /// pass: values already of their column's type are written as they are (converting every row
 /// into a new vector first, then pairing it with positions for the encoder, was two
 /// allocations and a type check per value more; callgrind of 100,000 dict rows from Python).
-fn encode_binary(buf: &mut BytesMut, vals: &[Value], cols: &[String], types: &[Type]) -> Result<()> {
+fn encode_binary(
+    buf: &mut BytesMut,
+    vals: &[Value],
+    cols: &[String],
+    types: &[Type],
+) -> Result<()> {
     check_len(vals, cols)?;
     let n = i16::try_from(vals.len()).map_err(|_| Error::bind("too many columns for COPY"))?;
     buf.put_i16(n);

@@ -337,7 +337,10 @@ fn parse(rows: &[Row]) -> Result<Schema> {
                 let (None, Some((rel, att))) = (&part.2, part.3) else {
                     continue;
                 };
-                let cols = rel.checked_sub(1).and_then(|k| rels.get(k)).map(|t| &t.cols);
+                let cols = rel
+                    .checked_sub(1)
+                    .and_then(|k| rels.get(k))
+                    .map(|t| &t.cols);
                 if let Some(cols) = cols {
                     if let Ok(j) = cols.binary_search_by_key(&att, |c| c.0) {
                         named.push((i, f, p, cols[j].1.name.clone()));
