@@ -17,7 +17,7 @@ use std::sync::Arc;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use fastasyncpg::value::{Array, Numeric, Range, RangeBound};
 use fastasyncpg::{Row, Value};
-use pyo3::exceptions::{PyOverflowError, PyTypeError};
+use pyo3::exceptions::{PyOverflowError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{
@@ -91,7 +91,8 @@ pub(crate) fn to_value(v: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyRes
         return Ok(Value::Null);
     }
     if let Ok(s) = v.cast::<PyString>() {
-        return Ok(Value::Text(utf8(s)?.to_owned()));
+        let text = utf8(s).map_err(|e| PyValueError::new_err(format!("{}: {e}", what())))?;
+        return Ok(Value::Text(text.to_owned()));
     }
     if let Ok(b) = v.cast::<PyBool>() {
         return Ok(Value::Bool(b.is_true()));

@@ -247,3 +247,21 @@ async def test_table_round_trip(edb):
     obj.t = "changed"
     upd = await t.update(obj)
     assert upd.t == "changed" and same(upd.jb, vals["jb"]) and same(upd.ip, vals["ip"])
+
+
+async def test_text_keys_and_values_in_every_width(edb):
+    # ASCII, 2-, 3- and 4-byte UTF-8 as values and as column names, through a table and a
+    # COPY; a lone surrogate (not encodable as UTF-8) is an error that names its column.
+    await edb.execute('CREATE TABLE txt (id int PRIMARY KEY, "naïve 名" text)')
+    await edb.refresh()
+    t = edb.t.txt
+    words = ['plain', 'héllo', '日本語', '🐘 and ✓', '']
+    await t.insert({'id': 0, 'naïve 名': words[0]})
+    assert (await t[0])['naïve 名'] == 'plain'
+    assert await t.inserts([{'id': i + 1, 'naïve 名': w} for i, w in enumerate(words * 300)]) == 1500
+    got = await edb.fetch('SELECT "naïve 名" FROM txt WHERE id BETWEEN 1 AND 5 ORDER BY id')
+    assert [r[0] for r in got] == words
+    with pytest.raises(Exception) as e:
+        await t.insert({'id': -1, 'naïve 名': 'bad \ud800'})
+    assert 'naïve 名' in str(e.value), str(e.value)
+    assert await edb.fetchval('SELECT count(*) FROM txt WHERE id < 0') == 0
