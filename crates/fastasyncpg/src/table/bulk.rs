@@ -1095,7 +1095,12 @@ struct CopyGroup {
 pub(crate) fn encodes_directly(v: &Value, ty: &Type) -> bool {
     match v {
         Value::Null => true,
-        Value::Int8(_) => *ty == Type::INT8,
+        // Python ints arrive as `Int8`: written as `int4` / `int2` when they fit.
+        Value::Int8(x) => {
+            *ty == Type::INT8
+                || (*ty == Type::INT4 && i32::try_from(*x).is_ok())
+                || (*ty == Type::INT2 && i16::try_from(*x).is_ok())
+        }
         Value::Int4(_) => *ty == Type::INT4,
         Value::Int2(_) => *ty == Type::INT2,
         Value::Bool(_) => *ty == Type::BOOL,
@@ -1140,6 +1145,20 @@ pub(crate) fn encode_binary_field(
             buf.put_i32(4);
             buf.put_i32(*x);
             return Ok(());
+        }
+        Value::Int8(x) if *ty == Type::INT4 => {
+            if let Ok(x) = i32::try_from(*x) {
+                buf.put_i32(4);
+                buf.put_i32(x);
+                return Ok(());
+            }
+        }
+        Value::Int8(x) if *ty == Type::INT2 => {
+            if let Ok(x) = i16::try_from(*x) {
+                buf.put_i32(2);
+                buf.put_i16(x);
+                return Ok(());
+            }
         }
         Value::Text(t) if *ty == Type::TEXT || *ty == Type::VARCHAR => {
             buf.put_i32(i32::try_from(t.len())?);

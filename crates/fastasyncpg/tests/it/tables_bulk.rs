@@ -439,3 +439,71 @@ async fn inserts_stream_then_switch_column_sets() {
     assert_eq!(i(&r, "dflt"), 2900);
     assert_eq!(i(&r, "tags"), 2);
 }
+
+/// 64-bit integers (what Python ints and untyped literals arrive as) into `int4` and `int2`
+/// columns: written directly when they fit, by `inserts` (a binary COPY past 1,024 records)
+/// and `copy_records_to_table`; one that does not fit names its column and writes nothing.
+#[tokio::test]
+async fn wide_integers_into_narrow_columns() {
+    let db = db().await;
+    db.execute(
+        "CREATE TABLE narrow (id int8 PRIMARY KEY, a int4, b int2)",
+        (),
+    )
+    .await
+    .unwrap();
+    db.refresh().await.unwrap();
+    let t = db.t("narrow").unwrap();
+    let recs =
+        (0..2_000i64).map(|k| record! { id: k, a: k * 1_000_000 - 1_000_000_000, b: k - 1_000 });
+    assert_eq!(t.inserts(recs).await.unwrap(), 2_000);
+    let row = db
+        .fetchrow(
+            "SELECT sum(a)::int8 AS a, sum(b)::int8 AS b, min(a) AS lo, max(b) AS hi FROM narrow",
+            (),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let sum = |f: fn(i64) -> i64| (0..2_000i64).map(f).sum::<i64>();
+    assert_eq!(i(&row, "a"), sum(|k| k * 1_000_000 - 1_000_000_000));
+    assert_eq!(i(&row, "b"), sum(|k| k - 1_000));
+    assert_eq!(i(&row, "lo"), -1_000_000_000);
+    assert_eq!(i(&row, "hi"), 999);
+    let rows: Vec<Vec<fastasyncpg::Value>> = (0..3i64)
+        .map(|k| {
+            vec![
+                (10_000 + k).into(),
+                (i64::from(i32::MAX) - k).into(),
+                (i64::from(i16::MIN) + k).into(),
+            ]
+        })
+        .collect();
+    assert_eq!(
+        db.copy_records_to_table("narrow", rows, &Default::default())
+            .await
+            .unwrap(),
+        3
+    );
+    assert_eq!(
+        db.fetchval::<i64>("SELECT b FROM narrow WHERE id = 10000", ())
+            .await
+            .unwrap(),
+        i64::from(i16::MIN)
+    );
+    let bad = (0..2_000i64).map(|k| {
+        let a = if k == 1_500 { 1i64 << 40 } else { k };
+        record! { id: 20_000 + k, a: a, b: 0 }
+    });
+    let e = t.inserts(bad).await.unwrap_err();
+    assert!(
+        e.to_string().contains("\"a\"") || e.to_string().contains(" a"),
+        "{e}"
+    );
+    assert_eq!(
+        db.fetchval::<i64>("SELECT count(*) FROM narrow WHERE id >= 20000", ())
+            .await
+            .unwrap(),
+        0
+    );
+}
