@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use fastasyncpg::{
     Args, ConnectOptions, Database, IsolationLevel, Key, PoolOptions, Record, ResetPolicy,
-    StatementCacheMode, Table, TransactionOptions, UpsertOptions, Value,
+    StatementCacheMode, Table, TransactionOptions, Value,
 };
 use pyo3::exceptions::{PyTypeError, PyValueError};
 use pyo3::prelude::*;
@@ -1048,8 +1048,9 @@ impl Db {
         })
     }
 
-    /// Bulk writes, each one atomic call: `op` is `inserts` (binary COPY; returns the count),
-    /// `updates` or `upserts` (return the rows written, in the order given).
+    /// Bulk writes, each one atomic call: `op` is `inserts` (binary COPY) or `upserts`, which
+    /// return the count, or `updates` / `upserts_returning`, which return the rows written, in
+    /// the order given.
     #[pyo3(signature = (name, op, recs, xtra=None, cls=None))]
     fn t_bulk<'py>(
         &self,
@@ -1106,12 +1107,17 @@ impl Db {
         let op = op.to_string();
         awaitable(py, async move {
             let rows = match op.as_str() {
-                "inserts" => {
-                    let n = t.inserts(all).await.map_err(to_py_err)?;
+                "inserts" | "upserts" => {
+                    let n = if op == "inserts" {
+                        t.inserts(all).await
+                    } else {
+                        t.upserts(all).await
+                    }
+                    .map_err(to_py_err)?;
                     return Ok(Out::new(move |py| Ok(n.into_pyobject(py)?.into_any())));
                 }
                 "updates" => t.updates(all).await,
-                "upserts" => t.upserts_with(all, UpsertOptions::new()).await,
+                "upserts_returning" => t.upserts_returning(all).await,
                 other => {
                     return Err(Python::attach(|py| {
                         new_err(py, "usage", format!("unknown bulk operation {other:?}"))

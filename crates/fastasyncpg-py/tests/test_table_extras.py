@@ -32,10 +32,15 @@ async def test_inserts_updates_upserts(edb):
     assert (got[3]['name'], got[3]['qty'], got[3]['note']) == ('c', 3, None)
 
     # upserts: update the existing, insert the new
-    res = await t.upserts([{'id': 2, 'name': 'B', 'qty': 2}, {'id': 50, 'name': 'new', 'qty': 5}])
-    assert sorted(r['id'] for r in res) == [2, 50]
+    n = await t.upserts([{'id': 2, 'name': 'B', 'qty': 2}, {'id': 50, 'name': 'new', 'qty': 5}])
+    assert n == 2
     got = {r['id']: r for r in await t(as_cls=False)}
     assert got[2]['name'] == 'B' and got[50]['name'] == 'new' and len(got) == 4
+    # returning=True: the rows written, in the order given
+    res = await t.upserts([{'id': 51, 'name': 'x', 'qty': 1}, {'id': 2, 'name': 'BB', 'qty': 3}],
+                          returning=True)
+    assert [(r['id'], r['name']) for r in res] == [(51, 'x'), (2, 'BB')]
+    await t.delete(51)
 
     # atomic: one bad row and nothing is written
     with pytest.raises(Exception):

@@ -779,10 +779,10 @@ class Table:
         return await self.db._h().t_bulk(self.name, 'updates', _rows(records),
                                          self._scope(), self._cls())
 
-    async def upserts(self, records):
-        "Insert or update many rows in one atomic call. Returns the rows."
-        return await self.db._h().t_bulk(self.name, 'upserts', _rows(records),
-                                         self._scope(), self._cls())
+    async def upserts(self, records, returning=False):
+        "Insert or update many rows in one atomic call; returns the count (the rows, in order, with `returning=True`)."
+        op = 'upserts_returning' if returning else 'upserts'
+        return await self.db._h().t_bulk(self.name, op, _rows(records), self._scope(), self._cls())
 
     def claim(self, n=1):
         "Mark up to `n` pending rows (`status`) as running, skipping locked ones; returns them all."

@@ -32,17 +32,20 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::row::{Columns, Row};
 use crate::value::Value;
 
-/// Records that give the same columns, with their positions in the caller's list.
+/// Records that give the same columns, with their positions in the caller's list, stored
+/// column by column: what the set-based statements send (one array per column).
 struct Group {
     cols: Vec<usize>,
-    /// Each record's position and `(column, value)` pairs (columns as in `cols`).
-    rows: Vec<(usize, Vec<(usize, Value)>)>,
+    /// Each record's position in the caller's list.
+    pos: Vec<usize>,
+    /// The records' values, one vector per column of `cols`.
+    columns: Vec<Vec<Value>>,
 }
 
 fn group(recs: Vec<Vec<(usize, Value)>>) -> Vec<Group> {
     let mut groups = Groups::default();
-    for rec in recs {
-        groups.add(rec);
+    for mut rec in recs {
+        groups.add(&mut rec);
     }
     groups.groups
 }
@@ -54,10 +57,14 @@ struct Groups {
     by_cols: HashMap<Vec<usize>, usize>,
     last: Option<usize>,
     n: usize,
+    /// How many records to make room for in the first group (the caller's size hint).
+    hint: usize,
 }
 
 impl Groups {
-    fn add(&mut self, rec: Vec<(usize, Value)>) {
+    /// Adds a record's `(column, value)` pairs, moving the values out (`rec` is left empty,
+    /// its allocation reusable).
+    fn add(&mut self, rec: &mut Vec<(usize, Value)>) {
         let same = |g: &Group| g.cols.iter().copied().eq(rec.iter().map(|p| p.0));
         // Records usually come in runs with the same columns: check the last group first.
         let gi = match self.last {
@@ -68,9 +75,12 @@ impl Groups {
                     Some(&g) => g,
                     None => {
                         self.by_cols.insert(cols.clone(), self.groups.len());
+                        // Room for every record in the first group (usually the only one).
+                        let room = if self.groups.is_empty() { self.hint } else { 0 };
                         self.groups.push(Group {
+                            columns: (0..cols.len()).map(|_| Vec::with_capacity(room)).collect(),
                             cols,
-                            rows: Vec::new(),
+                            pos: Vec::with_capacity(room),
                         });
                         self.groups.len() - 1
                     }
@@ -78,7 +88,11 @@ impl Groups {
             }
         };
         self.last = Some(gi);
-        self.groups[gi].rows.push((self.n, rec));
+        let g = &mut self.groups[gi];
+        g.pos.push(self.n);
+        for (col, (_, v)) in g.columns.iter_mut().zip(rec.drain(..)) {
+            col.push(v);
+        }
         self.n += 1;
     }
 }
@@ -180,6 +194,10 @@ fn column_param(type_oid: u32, vals: Vec<Value>) -> Param {
     let mut out = Vec::with_capacity(vals.len());
     let mut it = vals.into_iter();
     for v in it.by_ref() {
+        if encodes_directly(&v, &elem) {
+            out.push(v);
+            continue;
+        }
         let c = match v.coerce_to(&elem) {
             Ok(Cow::Borrowed(b)) if !b.needs_text_format() => None,
             Ok(Cow::Owned(c)) if !c.needs_text_format() => Some(c),
@@ -304,25 +322,61 @@ impl Table {
         .await
     }
 
-    /// Inserts or updates many records (by primary key) in one atomic call and returns the rows
-    /// written, in the order given. See [`upsert`](Self::upsert).
-    pub async fn upserts<R: Into<Record>>(
-        &self,
-        recs: impl IntoIterator<Item = R>,
-    ) -> Result<Vec<Row>> {
+    /// Inserts or updates many records (by primary key) in one atomic call and returns the
+    /// number of rows written. Records giving the same columns go by one set-based
+    /// `INSERT ... SELECT ... FROM unnest(...) ON CONFLICT ... DO UPDATE` (not a round trip per
+    /// row). See [`upsert`](Self::upsert); to get the rows back, use
+    /// [`upserts_returning`](Self::upserts_returning).
+    ///
+    /// ```no_run
+    /// # async fn f(db: fastasyncpg::Database) -> fastasyncpg::Result<()> {
+    /// use fastasyncpg::record;
+    /// let cats = db.t("cat")?;
+    /// let n = cats.upserts(vec![record! { id: 1, name: "Tom" }, record! { id: 99, name: "new" }]).await?;
+    /// assert_eq!(n, 2);
+    /// # Ok(()) }
+    /// ```
+    pub async fn upserts<R: Into<Record>>(&self, recs: impl IntoIterator<Item = R>) -> Result<u64> {
         self.upserts_with(recs, UpsertOptions::new()).await
     }
 
     /// [`upserts`](Self::upserts) with options. Without `do_nothing`, a conflicting row outside
     /// the scope fails the whole call with [`ErrorKind::NotFound`]; with it, rows left alone
-    /// are simply not returned.
+    /// are simply not counted.
     pub async fn upserts_with<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+        opts: UpsertOptions,
+    ) -> Result<u64> {
+        let (_, groups) = self.group_records(recs, "upserts")?;
+        self.count_groups(
+            groups,
+            |t, g| t.insert_group_sql(g, Some(&opts), false),
+            AuditKind::Upsert,
+            self.upserts_exact(&opts),
+        )
+        .await
+    }
+
+    /// Inserts or updates many records (by primary key) in one atomic call and returns the rows
+    /// written, in the order given: [`upserts`](Self::upserts) with `RETURNING *`.
+    pub async fn upserts_returning<R: Into<Record>>(
+        &self,
+        recs: impl IntoIterator<Item = R>,
+    ) -> Result<Vec<Row>> {
+        self.upserts_returning_with(recs, UpsertOptions::new())
+            .await
+    }
+
+    /// [`upserts_returning`](Self::upserts_returning) with options; with `do_nothing`, rows
+    /// left alone are not returned.
+    pub async fn upserts_returning_with<R: Into<Record>>(
         &self,
         recs: impl IntoIterator<Item = R>,
         opts: UpsertOptions,
     ) -> Result<Vec<Row>> {
         let (n, groups) = self.group_records(recs, "upserts")?;
-        let exact = !opts.do_nothing;
+        let exact = self.upserts_exact(&opts);
         self.run_groups(
             n,
             groups,
@@ -331,6 +385,14 @@ impl Table {
             exact,
         )
         .await
+    }
+
+    /// Whether an upsert that writes fewer rows than given fails: only in a scope without
+    /// `do_nothing`, where the missing rows are conflicting rows outside the scope (the
+    /// `DO UPDATE ... WHERE` of the scope left them alone). Unscoped, every record is inserted
+    /// or updated; a `BEFORE` trigger skipping a row just shows in the count.
+    fn upserts_exact(&self, opts: &UpsertOptions) -> bool {
+        !opts.do_nothing && !self.scope.is_empty()
     }
 
     /// Each record's columns for an insert (as [`insert_cols`](Self::insert_cols) gives them,
@@ -343,9 +405,15 @@ impl Table {
     ) -> Result<(usize, Vec<Group>)> {
         self.writable(what)?;
         let mut names = Vec::new();
-        let mut groups = Groups::default();
+        let recs = recs.into_iter();
+        let mut groups = Groups {
+            hint: recs.size_hint().0,
+            ..Groups::default()
+        };
+        let mut cols = Vec::new();
         for r in recs {
-            groups.add(self.copy_cols(r.into(), what, &mut names)?);
+            self.copy_cols_into(r.into(), what, &mut names, &mut cols)?;
+            groups.add(&mut cols);
         }
         Ok((groups.n, groups.groups))
     }
@@ -694,25 +762,11 @@ impl Table {
                 let mut extra = Vec::new();
                 for (g, (sql, params)) in groups.iter().zip(statements) {
                     let rows = t.run_bulk(kind, sql, params).await?;
-                    if exact && rows.len() != g.rows.len() {
-                        return Err(Error::new(
-                            ErrorKind::NotFound,
-                            format!(
-                                "{}: {} of {} rows of {} not found{}; nothing was changed",
-                                kind_name(kind),
-                                g.rows.len().saturating_sub(rows.len()),
-                                g.rows.len(),
-                                t.meta.sql_name(),
-                                if t.scope.is_empty() {
-                                    String::new()
-                                } else {
-                                    format!(" within scope {}", t.scope_text())
-                                }
-                            ),
-                        ));
+                    if exact && rows.len() != g.pos.len() {
+                        return Err(t.not_found_in_bulk(kind, g.pos.len(), rows.len()));
                     }
-                    if rows.len() == g.rows.len() {
-                        for ((pos, _), r) in g.rows.iter().zip(rows) {
+                    if rows.len() == g.pos.len() {
+                        for (pos, r) in g.pos.iter().zip(rows) {
                             out[*pos] = Some(r);
                         }
                     } else {
@@ -748,27 +802,74 @@ impl Table {
         what: &str,
         kind: AuditKind,
     ) -> Result<u64> {
-        let (_, mut groups) = self.group_records(recs, what)?;
+        let (_, groups) = self.group_records(recs, what)?;
+        self.count_groups(
+            groups,
+            |t, g| t.insert_group_sql(g, None, false),
+            kind,
+            false,
+        )
+        .await
+    }
+
+    /// Runs one set-based statement per group (several in one transaction; one in a
+    /// transaction too when `exact`) and returns the rows they affected. With `exact`, a
+    /// statement that affects fewer rows than its group holds (a conflicting row outside the
+    /// scope) fails the whole call with [`ErrorKind::NotFound`].
+    async fn count_groups<F>(
+        &self,
+        mut groups: Vec<Group>,
+        make: F,
+        kind: AuditKind,
+        exact: bool,
+    ) -> Result<u64>
+    where
+        F: Fn(&Table, &mut Group) -> Result<(String, Vec<Param>)>,
+    {
         let statements: Vec<(String, Vec<Param>)> = groups
             .iter_mut()
-            .map(|g| self.insert_group_sql(g, None, false))
+            .map(|g| make(self, g))
             .collect::<Result<_>>()?;
         let go = |db: Database| {
             let statements = &statements;
+            let groups = &groups;
             async move {
                 let t = self.on(&db);
                 let mut n = 0;
-                for (sql, params) in statements {
-                    n += t.run_bulk_count(kind, sql, params).await?;
+                for (g, (sql, params)) in groups.iter().zip(statements) {
+                    let k = t.run_bulk_count(kind, sql, params).await?;
+                    if exact && k != g.pos.len() as u64 {
+                        return Err(t.not_found_in_bulk(kind, g.pos.len(), k as usize));
+                    }
+                    n += k;
                 }
                 Ok::<_, Error>(n)
             }
         };
         match statements.len() {
             0 => Ok(0),
-            1 => go(self.db.clone()).await,
+            1 if !exact => go(self.db.clone()).await,
             _ => self.db.transaction(go).await,
         }
+    }
+
+    /// The error of a bulk write whose statement found fewer rows than it was given.
+    fn not_found_in_bulk(&self, kind: AuditKind, given: usize, found: usize) -> Error {
+        Error::new(
+            ErrorKind::NotFound,
+            format!(
+                "{}: {} of {} rows of {} not found{}; nothing was changed",
+                kind_name(kind),
+                given.saturating_sub(found),
+                given,
+                self.meta.sql_name(),
+                if self.scope.is_empty() {
+                    String::new()
+                } else {
+                    format!(" within scope {}", self.scope_text())
+                }
+            ),
+        )
     }
 
     /// Runs one bulk statement without reading rows back and returns the rows it affected.
@@ -836,14 +937,7 @@ impl Table {
     /// The group's columns as parameters `$1..$k` (binary arrays of the columns' types where
     /// they are built-in, `text[]` otherwise) and the `SELECT` that casts them.
     fn unnest_select(&self, g: &mut Group) -> (String, Vec<Param>) {
-        let k = g.cols.len();
-        let mut columns: Vec<Vec<Value>> =
-            (0..k).map(|_| Vec::with_capacity(g.rows.len())).collect();
-        for (_, vals) in g.rows.iter_mut() {
-            for (a, (_, v)) in columns.iter_mut().zip(vals.drain(..)) {
-                a.push(v);
-            }
-        }
+        let columns = std::mem::take(&mut g.columns);
         let params: Vec<Param> = g
             .cols
             .iter()
@@ -882,7 +976,7 @@ impl Table {
         if g.cols.is_empty() && upsert.is_none() {
             let sql = format!(
                 "INSERT INTO {tbl} SELECT FROM generate_series(1, {}){ret}",
-                g.rows.len()
+                g.pos.len()
             );
             return Ok((sql, Vec::new()));
         }

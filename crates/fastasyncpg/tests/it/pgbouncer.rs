@@ -286,7 +286,7 @@ async fn workload(
         t.upserts((0..30).map(|i| record! {id: base + 100 + i, name: "up", mood: "happy"})),
     )
     .await?;
-    ensure!(rows.len() == 30, "upserts: {}", rows.len());
+    ensure!(rows == 30, "upserts: {rows}");
     let rows = step(
         "rows_where",
         c,

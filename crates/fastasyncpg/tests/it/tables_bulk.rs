@@ -270,7 +270,7 @@ async fn bulk_types_by_name_and_record_sources() {
         .await
         .unwrap();
     let r = t
-        .upserts_with(
+        .upserts_returning_with(
             vec![record! { name: "from map", qty: 42 }],
             UpsertOptions::new().on(&["name"]),
         )
@@ -374,7 +374,7 @@ async fn bulk_typed_arrays_match_single_inserts() {
         .await
         .unwrap();
     let rows = t
-        .upserts(vec![
+        .upserts_returning(vec![
             record! { id: 2, s: Option::<i32>::None, n: 1, v: "xy" },
             record! { id: 4, s: 9, n: Option::<f64>::None, v: "z" },
         ])
@@ -387,6 +387,34 @@ async fn bulk_typed_arrays_match_single_inserts() {
     assert_eq!(s(&rows[0], "m"), "ok");
     assert_eq!(s(&rows[1], "keep"), "kept");
     assert_eq!(i(&rows[1], "s"), 9);
+    // upserts counts the rows written (one updated, one new); with do_nothing, only the new
+    assert_eq!(
+        t.upserts(vec![record! { id: 2, v: "c1" }, record! { id: 7, v: "c2" }])
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        t.upserts_with(
+            vec![record! { id: 7, v: "kept?" }, record! { id: 8, v: "c3" }],
+            fastasyncpg::UpsertOptions::new().do_nothing()
+        )
+        .await
+        .unwrap(),
+        1
+    );
+    assert_eq!(
+        db.fetchval::<String>(
+            "SELECT string_agg(v, ',' ORDER BY id) FROM k WHERE id IN (2, 7, 8)",
+            ()
+        )
+        .await
+        .unwrap(),
+        "c1,c2,c3"
+    );
+    db.execute("DELETE FROM k WHERE id IN (7, 8)", ())
+        .await
+        .unwrap();
     // a domain check fails the whole call: nothing written
     assert!(t
         .upserts(vec![record! { id: 5, p: 1 }, record! { id: 6, p: -1 }])

@@ -288,14 +288,14 @@ async fn defect_04_composite_pk_key_order() {
     // keys of composite rows are tuples in key order
     let pr = t.pks_and_rows_where("b = $1", args!["y"]).await.unwrap();
     assert_eq!(pr[0].0.to_string(), "(\"y\", 1)");
-    let rows = t
+    let n = t
         .upserts(vec![
             record! { a: 1, b: "y", v: "bulk" },
             record! { a: 9, b: "z", v: "9z" },
         ])
         .await
         .unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(n, 2);
     assert_eq!(s(&t.at(("y", 1)).await.unwrap(), "v"), "bulk");
 }
 

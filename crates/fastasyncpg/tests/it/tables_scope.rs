@@ -151,7 +151,10 @@ async fn scoped_handle_never_leaks() {
         )
         .await
         .unwrap();
-    assert!(kept.is_empty());
+    assert_eq!(
+        kept, 0,
+        "a row outside the scope is left alone, not counted"
+    );
 
     // inserts take the scope values
     let new = u1
